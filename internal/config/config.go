@@ -1,0 +1,233 @@
+// Package config reads the settings of `carillon serve` from, in order of
+// precedence, command-line flags, CARILLON_* environment variables and an
+// optional config file, and checks them before anything starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+)
+
+// EnvPrefix prefixes the environment variable of every setting.
+const EnvPrefix = "CARILLON"
+
+// Config is every setting of the server.
+type Config struct {
+	Listen    string
+	PublicURL string
+	DataDir   string
+	Store     string // sqlite, memory, postgres
+	Sync      string // FULL or NORMAL, for sqlite
+	// PostgresURL is the connection string of the postgres store.
+	PostgresURL string
+
+	Credentials                     string
+	AccessKeyID                     string
+	SecretAccessKey                 string
+	AccountID                       string
+	InsecureAllowDefaultCredentials bool
+	TokenKeyFile                    string
+
+	MaxAttendees      int
+	MaxReplicas       int
+	MaxActiveMeetings int
+	IdleTimeout       time.Duration
+	MaxDuration       time.Duration
+	EndedRetention    time.Duration
+	LifecycleInterval time.Duration
+
+	MaxBody   int64
+	LogFormat string
+	LogLevel  string
+	OpsListen string
+}
+
+// FlagSet declares every setting on a flag set bound to c, with defaults.
+func (c *Config) FlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "`HOST:PORT` the API listens on")
+	fs.StringVar(&c.PublicURL, "public-url", "", "`URL` clients reach this server at; MediaPlacement URLs point there (default: http://<listen>)")
+	fs.StringVar(&c.DataDir, "data-dir", "carillon-data", "`DIR` for the database and the join-token keys; created on first start")
+	fs.StringVar(&c.Store, "store", "sqlite", "store `KIND`: sqlite (durable, in the data directory) or memory (throwaway)")
+	fs.StringVar(&c.Sync, "sqlite-sync", "FULL", "`MODE` FULL makes each acknowledged write survive power loss; NORMAL only a crash of the process")
+	fs.StringVar(&c.Credentials, "credentials", "", "`FILE` of accounts and access keys (JSON); without it only the local pair test/test is accepted")
+	fs.StringVar(&c.AccessKeyID, "access-key-id", "", "a single access `KEY` to accept instead of a credentials file (prefer the environment variable)")
+	fs.StringVar(&c.SecretAccessKey, "secret-access-key", "", "the `SECRET` of --access-key-id (prefer the environment variable: flags show in process lists)")
+	fs.StringVar(&c.AccountID, "account-id", "000000000000", "the 12-digit account `ID` of --access-key-id")
+	fs.BoolVar(&c.InsecureAllowDefaultCredentials, "insecure-allow-default-credentials", false, "accept the local pair test/test on a non-loopback address")
+	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "`FILE` of the join-token keys (default: <data-dir>/join-token-keys.json)")
+	fs.IntVar(&c.MaxAttendees, "max-attendees", 250, "attendee ceiling of a meeting without MeetingFeatures.Attendee.MaxCount (`N`)")
+	fs.IntVar(&c.MaxReplicas, "max-replicas", 4, "active replica meetings per primary meeting (`N`)")
+	fs.IntVar(&c.MaxActiveMeetings, "max-active-meetings", 0, "active meetings per account (`N`); 0 means no limit")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 5*time.Minute, "end a meeting after this long with no connected attendee (`DURATION`); 0 never")
+	fs.DurationVar(&c.MaxDuration, "max-duration", 24*time.Hour, "end every meeting this long after it started (`DURATION`); 0 never")
+	fs.DurationVar(&c.EndedRetention, "ended-retention", 7*24*time.Hour, "keep ended meetings visible to administrators this long (`DURATION`)")
+	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Second, "how often due meetings are ended (`DURATION`)")
+	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest accepted request body, in `BYTES`")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9464", "`HOST:PORT` for health checks and the internal API; empty disables it")
+	fs.String("config", "", "`FILE` of settings, one `name value` per line (or a JSON object if it ends in .json)")
+	return fs
+}
+
+// Parse reads the settings from args, the environment and the config file.
+// Usage goes to out when the flags are wrong or --help is given.
+func Parse(name string, args []string, out io.Writer) (Config, error) {
+	var c Config
+	fs := c.FlagSet(name)
+	fs.SetOutput(out)
+	fs.Usage = func() { Usage(out, fs) }
+	err := ff.Parse(fs, args,
+		ff.WithEnvVarPrefix(EnvPrefix),
+		ff.WithConfigFileFlag("config"),
+		ff.WithConfigFileParser(configParser(fs)),
+	)
+	if err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.Check()
+}
+
+// configParser picks the config file format by the file's extension.
+func configParser(fs *flag.FlagSet) ff.ConfigFileParser {
+	return func(r io.Reader, set func(name, value string) error) error {
+		if f := fs.Lookup("config"); f != nil && strings.EqualFold(filepath.Ext(f.Value.String()), ".json") {
+			return ff.JSONParser(r, set)
+		}
+		return ff.PlainParser(r, set)
+	}
+}
+
+// Usage prints every setting with its environment variable and default.
+func Usage(out io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(out, "Usage: carillon %s [flags]\n\n", fs.Name())
+	fmt.Fprintf(out, "Every flag can also be set by the environment variable shown, or in the file\n")
+	fmt.Fprintf(out, "given by --config. Flags win over the environment, which wins over the file.\n\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(out, "  --%s %s\n", f.Name, kind)
+		fmt.Fprintf(out, "        %s\n", usage)
+		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(out, "        env %s, default %s\n", env, f.DefValue)
+		} else {
+			fmt.Fprintf(out, "        env %s\n", env)
+		}
+	})
+}
+
+// Check validates the settings and fills in derived defaults.
+func (c *Config) Check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("--listen %q: want HOST:PORT", c.Listen)
+	}
+	if c.OpsListen != "" {
+		if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
+			bad("--ops-listen %q: want HOST:PORT", c.OpsListen)
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case err != nil || u.Host == "":
+			bad("--public-url %q: want an absolute URL such as https://meetings.example.com", c.PublicURL)
+		case u.Scheme != "http" && u.Scheme != "https":
+			bad("--public-url %q: the scheme must be http or https", c.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "":
+			bad("--public-url %q: must not have a query or fragment (clients append their own)", c.PublicURL)
+		}
+	}
+	switch c.Store {
+	case "sqlite":
+		if c.DataDir == "" {
+			bad("--data-dir must not be empty with --store sqlite")
+		}
+	case "memory":
+	default:
+		bad("--store %q: want sqlite or memory", c.Store)
+	}
+	c.Sync = strings.ToUpper(c.Sync)
+	if c.Sync != "FULL" && c.Sync != "NORMAL" {
+		bad("--sqlite-sync %q: want FULL or NORMAL", c.Sync)
+	}
+	if c.MaxAttendees < 1 || c.MaxAttendees > 250 {
+		bad("--max-attendees %d: want 1 to 250, the API's own bound", c.MaxAttendees)
+	}
+	if c.MaxReplicas < 0 {
+		bad("--max-replicas %d: must not be negative", c.MaxReplicas)
+	}
+	if c.MaxActiveMeetings < 0 {
+		bad("--max-active-meetings %d: must not be negative", c.MaxActiveMeetings)
+	}
+	for name, d := range map[string]time.Duration{"--idle-timeout": c.IdleTimeout, "--max-duration": c.MaxDuration, "--ended-retention": c.EndedRetention} {
+		if d < 0 {
+			bad("%s %s: must not be negative", name, d)
+		}
+	}
+	if c.LifecycleInterval < 10*time.Millisecond {
+		bad("--lifecycle-interval %s: want at least 10ms", c.LifecycleInterval)
+	}
+	if c.MaxBody < 1024 {
+		bad("--max-body %d: want at least 1024", c.MaxBody)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("--log-format %q: want text or json", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.Credentials != "" && c.AccessKeyID != "" {
+		bad("--credentials and --access-key-id are exclusive: put every key in the file")
+	}
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		bad("--access-key-id and --secret-access-key go together")
+	}
+	if c.TokenKeyFile == "" && c.Store == "sqlite" {
+		c.TokenKeyFile = filepath.Join(c.DataDir, "join-token-keys.json")
+	}
+	return errors.Join(errs...)
+}
+
+// PublicBase returns the public URL, defaulting to http://<listen>.
+func (c *Config) PublicBase(listenAddr string) *url.URL {
+	if c.PublicURL != "" {
+		u, _ := url.Parse(c.PublicURL) // checked by Check
+		return u
+	}
+	host, port, _ := net.SplitHostPort(listenAddr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}
+}
+
+// IsLoopback reports whether a listen address accepts only local connections.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+)
+
+// binary builds cmd/carillon once per test run.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "carillon-e2e-bin")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "carillon")
+	out, err := exec.Command("go", "build", "-o", path, "github.com/carillon-dev/carillon/cmd/carillon").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+// process is the carillon binary running as a child process.
+type process struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string
+	log  *strings.Builder
+	done chan error
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess runs `carillon serve` with args and waits until it answers.
+func startProcess(t *testing.T, addr string, args ...string) *process {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--ops-listen", ""}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{t: t, cmd: cmd, addr: addr, log: &strings.Builder{}, done: make(chan error, 1)}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logMu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logMu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("carillon did not start:\n%s", p.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *process) client() *chimesdkmeetings.ChimeSDKMeetings {
+	return chimesdkmeetings.New(session.Must(session.NewSession(&aws.Config{
+		Region:      aws.String("us-east-1"),
+		Endpoint:    aws.String("http://" + p.addr),
+		Credentials: credentials.NewStaticCredentials("test", "test", ""),
+		MaxRetries:  aws.Int(0),
+	})))
+}
+
+// TestKillNineLosesNoAcknowledgedWrite kills the server with SIGKILL while
+// clients are adding attendees, restarts it, and checks that every attendee
+// whose creation was acknowledged is there with the same join token.
+func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	addr := freePort(t)
+	p := startProcess(t, addr, "--data-dir", dir)
+	c := p.client()
+	m, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("crash"), MediaRegion: aws.String("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu    sync.Mutex
+		acked = map[string]string{} // AttendeeId -> JoinToken
+		wg    sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				out, err := c.CreateAttendeeWithContext(ctx, &chimesdkmeetings.CreateAttendeeInput{
+					MeetingId: m.Meeting.MeetingId, ExternalUserId: aws.String(fmt.Sprintf("w%d-%d", w, i))})
+				if err != nil {
+					return // the server is gone
+				}
+				mu.Lock()
+				acked[*out.Attendee.AttendeeId] = *out.Attendee.JoinToken
+				mu.Unlock()
+			}
+		}(w)
+	}
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 120 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	cancel()
+	wg.Wait()
+
+	p2 := startProcess(t, addr, "--data-dir", dir)
+	stored := map[string]string{}
+	err = p2.client().ListAttendeesPages(&chimesdkmeetings.ListAttendeesInput{MeetingId: m.Meeting.MeetingId, MaxResults: aws.Int64(100)},
+		func(page *chimesdkmeetings.ListAttendeesOutput, last bool) bool {
+			for _, a := range page.Attendees {
+				stored[*a.AttendeeId] = *a.JoinToken
+			}
+			return true
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, tok := range acked {
+		if got, ok := stored[id]; !ok || got != tok {
+			t.Fatalf("acknowledged attendee %s lost (or its token changed) after kill -9: %d acknowledged, %d stored", id, len(acked), len(stored))
+		}
+	}
+	t.Logf("%d acknowledged attendees, %d stored after kill -9", len(acked), len(stored))
+}
+
+// TestGracefulShutdown sends SIGTERM while requests are in flight: the
+// process exits 0 and every request it accepted got its answer.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	addr := freePort(t)
+	p := startProcess(t, addr, "--data-dir", dir)
+	c := p.client()
+	m, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("term"), MediaRegion: aws.String("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				_, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.Meeting.MeetingId, ExternalUserId: aws.String(fmt.Sprintf("w%d-%d", w, i))})
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				acked++
+				mu.Unlock()
+			}
+		}(w)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("carillon exited with %v after SIGTERM:\n%s", err, p.log.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("carillon did not exit after SIGTERM")
+	}
+	wg.Wait()
+	if !strings.Contains(p.log.String(), "stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", p.log.String())
+	}
+	p2 := startProcess(t, addr, "--data-dir", dir)
+	stored := 0
+	err = p2.client().ListAttendeesPages(&chimesdkmeetings.ListAttendeesInput{MeetingId: m.Meeting.MeetingId, MaxResults: aws.Int64(100)},
+		func(page *chimesdkmeetings.ListAttendeesOutput, last bool) bool {
+			stored += len(page.Attendees)
+			return true
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored < acked {
+		t.Fatalf("%d acknowledged, %d stored after a graceful stop", acked, stored)
+	}
+}

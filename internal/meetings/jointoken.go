@@ -1,0 +1,68 @@
+package meetings
+
+import (
+	"context"
+	"errors"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/token"
+)
+
+// Identity is who a verified join token admits.
+type Identity struct {
+	AccountID      string
+	MeetingID      string
+	AttendeeID     string // with the suffix "#content" for a content-share session
+	ExternalUserID string
+	Content        bool
+	Capabilities   model.AttendeeCapabilities
+}
+
+// ErrTokenRefused is returned for a join token that is malformed, forged,
+// minted under a retired key, or whose attendee or meeting is gone. The
+// reason is not told apart on purpose.
+var ErrTokenRefused = errors.New("join token refused")
+
+// VerifyJoinToken checks a join token as the media plane must before it lets
+// anyone in: the token must verify under a key of the keyring, and its
+// attendee must still exist in a meeting that has not ended.
+func (s *Service) VerifyJoinToken(ctx context.Context, tok string) (Identity, error) {
+	p, err := token.ParseJoinToken(tok)
+	if err != nil {
+		return Identity{}, ErrTokenRefused
+	}
+	var id Identity
+	err = s.store.View(ctx, func(r store.Reader) error {
+		m, err := r.MeetingByID(p.MeetingID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active()) {
+			return ErrTokenRefused
+		}
+		if err != nil {
+			return err
+		}
+		a, err := r.Attendee(m.ID, p.AttendeeID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrTokenRefused
+		}
+		if err != nil {
+			return err
+		}
+		if !s.keys.CheckJoinToken(p, a.AccountID, a.TokenSalt) {
+			return ErrTokenRefused
+		}
+		id = Identity{
+			AccountID:      a.AccountID,
+			MeetingID:      m.ID,
+			AttendeeID:     a.ID,
+			ExternalUserID: a.ExternalUserID,
+			Content:        p.Content,
+			Capabilities:   a.Capabilities,
+		}
+		if p.Content {
+			id.AttendeeID += "#content"
+		}
+		return nil
+	})
+	return id, err
+}

@@ -1,0 +1,257 @@
+// Package server wires Carillon together from its configuration: the store,
+// the keys, the accounts, the meetings service, the API and the operations
+// endpoints, and runs them until it is told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/accounts"
+	"github.com/carillon-dev/carillon/internal/api"
+	"github.com/carillon-dev/carillon/internal/config"
+	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/sigv4"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/token"
+)
+
+// Server is a configured Carillon, ready to run.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    store.Store
+	keys     *token.Keyring
+	accounts *accounts.Registry
+	service  *meetings.Service
+	lock     *dirLock
+
+	apiListener net.Listener
+	opsListener net.Listener
+	apiServer   *http.Server
+	opsServer   *http.Server
+}
+
+// Options are what a caller may inject besides the configuration.
+type Options struct {
+	Log      *slog.Logger
+	Now      func() time.Time
+	Presence meetings.Presence
+}
+
+// New opens everything the configuration names and binds the listeners, so
+// that start-up errors (a port in use, a locked data directory) surface
+// before Run.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: opts.Log}
+	built := false
+	defer func() {
+		if !built {
+			s.closeAll()
+		}
+	}()
+	var err error
+
+	if s.accounts, err = loadAccounts(cfg); err != nil {
+		return nil, err
+	}
+	if s.accounts.IsLocal() {
+		if !config.IsLoopback(cfg.Listen) && !cfg.InsecureAllowDefaultCredentials {
+			return nil, fmt.Errorf("no credentials are configured, so only the public pair test/test would be accepted: refusing to listen on non-loopback address %s (configure --credentials, or pass --insecure-allow-default-credentials)", cfg.Listen)
+		}
+		s.log.Warn("no credentials configured: accepting access key \"test\" with secret \"test\" as account 000000000000; configure --credentials before sharing this server")
+	}
+
+	switch cfg.Store {
+	case "memory":
+		st, err := sqlite.Open(ctx, sqlite.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open memory store: %w", err)
+		}
+		s.store = st
+	case "sqlite":
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		if s.lock, err = lockDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, "carillon.db"), Synchronous: cfg.Sync})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		s.store = st
+	default:
+		return nil, fmt.Errorf("unknown store %q", cfg.Store)
+	}
+
+	if cfg.TokenKeyFile != "" {
+		if s.keys, err = token.Open(cfg.TokenKeyFile); err != nil {
+			return nil, fmt.Errorf("join-token keys: %w", err)
+		}
+	} else if s.keys, err = token.Ephemeral(); err != nil {
+		return nil, err
+	}
+
+	if s.apiListener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, err
+	}
+	if cfg.OpsListen != "" {
+		if s.opsListener, err = net.Listen("tcp", cfg.OpsListen); err != nil {
+			return nil, err
+		}
+	}
+
+	mcfg := meetings.DefaultConfig()
+	mcfg.PublicURL = cfg.PublicBase(s.apiListener.Addr().String())
+	mcfg.MaxAttendees = cfg.MaxAttendees
+	mcfg.MaxReplicas = cfg.MaxReplicas
+	mcfg.MaxActiveMeetings = cfg.MaxActiveMeetings
+	mcfg.IdleTimeout = cfg.IdleTimeout
+	mcfg.MaxDuration = cfg.MaxDuration
+	mcfg.EndedRetention = cfg.EndedRetention
+	s.service = meetings.New(mcfg, meetings.Deps{
+		Store:    s.store,
+		Keys:     s.keys,
+		Presence: opts.Presence,
+		Now:      opts.Now,
+		Log:      s.log,
+	})
+
+	// Signatures are checked against the real clock: opts.Now moves only the
+	// meetings lifecycle (tests jump it by hours).
+	verifier := sigv4.NewVerifier(sigv4.Config{Service: "chime", Credentials: s.accounts})
+	apiHandler := api.New(api.Config{
+		Service:  s.service,
+		Verifier: verifier,
+		Accounts: s.accounts,
+		Log:      s.log,
+		MaxBody:  cfg.MaxBody,
+	})
+	s.apiServer = &http.Server{
+		Handler:           apiHandler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.opsServer = &http.Server{
+		Handler:           s.opsHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	built = true
+	return s, nil
+}
+
+func loadAccounts(cfg config.Config) (*accounts.Registry, error) {
+	switch {
+	case cfg.Credentials != "":
+		return accounts.LoadFile(cfg.Credentials)
+	case cfg.AccessKeyID != "":
+		r, err := accounts.New([]accounts.Principal{{AccountID: cfg.AccountID, AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}})
+		if err != nil {
+			return nil, fmt.Errorf("--access-key-id: %w", err)
+		}
+		return r, nil
+	default:
+		return accounts.NewLocal(), nil
+	}
+}
+
+// APIAddr is the address the API listens on (useful with port 0).
+func (s *Server) APIAddr() string { return s.apiListener.Addr().String() }
+
+// OpsAddr is the address of the operations endpoints, or "" if disabled.
+func (s *Server) OpsAddr() string {
+	if s.opsListener == nil {
+		return ""
+	}
+	return s.opsListener.Addr().String()
+}
+
+// Service returns the meetings service (for the media plane and tests).
+func (s *Server) Service() *meetings.Service { return s.service }
+
+// ReloadKeys re-reads the join-token key file (on SIGHUP).
+func (s *Server) ReloadKeys() error { return s.keys.Reload() }
+
+// shutdownGrace is how long in-flight requests get to finish on shutdown.
+const shutdownGrace = 15 * time.Second
+
+// Run serves until ctx ends, then shuts down gracefully: it stops accepting,
+// lets in-flight requests finish, stops the lifecycle and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	s.log.Info("carillon listening", "api", "http://"+s.APIAddr(), "ops", s.OpsAddr(),
+		"store", s.cfg.Store, "public_url", s.service.Config().PublicURL.String())
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveUntilClosed(s.apiServer, s.apiListener) }()
+	if s.opsListener != nil {
+		go func() { errc <- serveUntilClosed(s.opsServer, s.opsListener) }()
+	}
+	lifecycleCtx, stopLifecycle := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { s.service.RunLifecycle(lifecycleCtx, s.cfg.LifecycleInterval) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	err := errors.Join(s.apiServer.Shutdown(shutdownCtx), s.opsServer.Shutdown(shutdownCtx))
+	stopLifecycle()
+	wg.Wait()
+	err = errors.Join(runErr, err, s.closeAll())
+	s.log.Info("stopped")
+	return err
+}
+
+func serveUntilClosed(srv *http.Server, l net.Listener) error {
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// closeAll releases what New opened.
+func (s *Server) closeAll() error {
+	var errs []error
+	if s.apiListener != nil {
+		s.apiListener.Close()
+	}
+	if s.opsListener != nil {
+		s.opsListener.Close()
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+		s.store = nil
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.release())
+		s.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases everything without serving (for a Server that never ran).
+func (s *Server) Close() error { return s.closeAll() }

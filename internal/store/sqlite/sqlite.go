@@ -1,0 +1,340 @@
+// Package sqlite is the embedded store: one SQLite database in WAL mode,
+// written by a single goroutine that commits concurrent transactions
+// together (group commit), so that each fsync acknowledges many writes.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options configure the store.
+type Options struct {
+	// Path is the database file. Empty means a private in-memory database
+	// that disappears with the store.
+	Path string
+	// Synchronous is SQLite's synchronous setting: "FULL" (default) makes
+	// every acknowledged write survive power loss; "NORMAL" survives a crash
+	// of the process but not of the machine.
+	Synchronous string
+	// MaxBatch bounds how many transactions one commit carries.
+	MaxBatch int
+	// Readers is the number of reading connections.
+	Readers int
+}
+
+// Store is the SQLite store.
+type Store struct {
+	read     *sql.DB
+	write    *sql.DB
+	queries  *sqlstore.Queries
+	batches  chan *request
+	done     chan struct{}
+	stopped  chan struct{}
+	maxBatch int
+}
+
+var _ store.Store = (*Store)(nil)
+
+type request struct {
+	ctx    context.Context
+	fn     func(store.Writer) error
+	result chan error
+}
+
+func dialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Placeholders:      func(q string) string { return q },
+		IsUniqueViolation: isUniqueViolation,
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Open opens (creating if needed) the database and brings its schema up to
+// date.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	var memName string
+	if opts.Path == "" {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		memName = "carillon-" + hex.EncodeToString(b)
+	}
+	dsn, err := dataSource(opts, memName, false)
+	if err != nil {
+		return nil, err
+	}
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// One writing connection: SQLite has one writer at a time anyway, and
+	// the group commit below needs it to itself.
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+	}
+	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	d := dialect()
+	if err := sqlstore.Migrate(ctx, write, d, migrations, ""); err != nil {
+		write.Close()
+		return nil, err
+	}
+
+	readDSN, err := dataSource(opts, memName, true)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(opts.Readers)
+	read.SetMaxIdleConns(opts.Readers)
+	read.SetConnMaxLifetime(0)
+
+	s := &Store{
+		read:     read,
+		write:    write,
+		queries:  sqlstore.NewQueries(d),
+		batches:  make(chan *request, opts.MaxBatch),
+		done:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		maxBatch: opts.MaxBatch,
+	}
+	go s.writer()
+	return s, nil
+}
+
+// dataSource builds the driver's DSN; readOnly connections refuse writes.
+func dataSource(opts Options, memName string, readOnly bool) (string, error) {
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout(10000)")
+	params.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		params.Add("_pragma", "query_only(1)")
+	}
+	if opts.Path == "" {
+		// memdb lets several connections share one private in-memory database.
+		params.Set("vfs", "memdb")
+		return "file:/" + memName + "?" + params.Encode(), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+		return "", err
+	}
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	return "file:" + opts.Path + "?" + params.Encode(), nil
+}
+
+// View runs fn on a read transaction, which in WAL mode sees one snapshot
+// and never waits for the writer.
+func (s *Store) View(ctx context.Context, fn func(store.Reader) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	return fn(sqlstore.NewTx(ctx, tx, s.queries))
+}
+
+// errClosed is returned for writes submitted after Close.
+var errClosed = errors.New("sqlite store: closed")
+
+// Write queues fn for the writer goroutine and waits until the commit that
+// carries it is durable.
+func (s *Store) Write(ctx context.Context, fn func(store.Writer) error) error {
+	req := &request{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case s.batches <- req:
+	case <-s.done:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the outcome is awaited even if ctx ends: the caller must
+	// not report failure for a write that commits. The writer answers every
+	// request it takes before it stops, so a request it never took fails.
+	select {
+	case err := <-req.result:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-req.result:
+			return err
+		default:
+			return errClosed
+		}
+	}
+}
+
+// writer commits queued transactions in batches: each runs inside its own
+// savepoint of one SQLite transaction, so one failing callback rolls back
+// only its own changes, and one fsync acknowledges the whole batch.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	batch := make([]*request, 0, s.maxBatch)
+	for {
+		var first *request
+		select {
+		case first = <-s.batches:
+		case <-s.done:
+			s.drain()
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r := <-s.batches:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// drain fails the writes still queued at Close.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.batches:
+			r.result <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+func (s *Store) commit(batch []*request) {
+	// Statements run with a context of their own: cancelling one caller
+	// must not interrupt a transaction that carries others.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.result <- err
+		}
+		return
+	}
+	w := sqlstore.NewTx(ctx, tx, s.queries)
+	single := len(batch) == 1
+	committed := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.result <- err
+			continue
+		}
+		if single {
+			if err := run(r.fn, w); err != nil {
+				tx.Rollback() //nolint:errcheck // the error that matters is err
+				r.result <- err
+				return
+			}
+			committed = append(committed, r)
+			break
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT carillon"); err != nil {
+			r.result <- err
+			continue
+		}
+		if err := run(r.fn, w); err != nil {
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO carillon"); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
+			tx.ExecContext(ctx, "RELEASE carillon") //nolint:errcheck // the savepoint is empty now
+			r.result <- err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE carillon"); err != nil {
+			r.result <- err
+			continue
+		}
+		committed = append(committed, r)
+	}
+	if len(committed) == 0 {
+		tx.Rollback() //nolint:errcheck // nothing to keep
+		return
+	}
+	err = tx.Commit()
+	for _, r := range committed {
+		r.result <- err
+	}
+}
+
+// run calls fn and turns a panic into an error, so that one bad callback
+// cannot take the writer (and every later write) down with it.
+func run(fn func(store.Writer) error, w store.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: transaction panicked: %v", p)
+		}
+	}()
+	return fn(w)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+}
+
+// Close stops the writer after the commits under way and closes the database.
+func (s *Store) Close() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	close(s.done)
+	<-s.stopped
+	return errors.Join(s.read.Close(), s.write.Close())
+}

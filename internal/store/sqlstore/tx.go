@@ -1,0 +1,455 @@
+// Package sqlstore implements the store's reads and writes once, in SQL that
+// SQLite and PostgreSQL both accept; a Dialect covers what differs. The
+// sqlite and postgres packages own connections, transactions and migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Dialect is what differs between the SQL databases.
+type Dialect struct {
+	// Placeholders turns the `?` placeholders of a query into the database's.
+	Placeholders func(query string) string
+	// LockRow is appended to a SELECT that must lock the rows it reads.
+	LockRow string
+	// IsUniqueViolation recognises a unique-constraint error of the driver.
+	IsUniqueViolation func(error) bool
+}
+
+// Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx runs the store's queries on a Querier. It implements store.Writer; as a
+// store.Reader it may run on a plain connection pool.
+type Tx struct {
+	ctx context.Context
+	q   Querier
+	d   *Dialect
+	sql *Queries
+}
+
+// NewTx returns a Tx that runs queries on q.
+func NewTx(ctx context.Context, q Querier, qs *Queries) *Tx {
+	return &Tx{ctx: ctx, q: q, d: qs.dialect, sql: qs}
+}
+
+var _ store.Writer = (*Tx)(nil)
+
+// Queries holds the statements of the store rewritten for one dialect, so
+// that nothing is rewritten on the request path.
+type Queries struct {
+	dialect *Dialect
+
+	meeting, meetingByID, meetingLocked, meetingByToken, activeReplicas string
+	countActive                                                         string
+	insertMeeting, endMeeting, touchMeeting, setTranscription           string
+	dueMeetings, purgeEnded, purgeTags                                  string
+	attendee, attendeeByExternal, attendees                             string
+	insertAttendee, countAttendee, deleteAttendee, deleteAllAttendees   string
+	uncountAttendee                                                     string
+	updateCaps, tags, putTag, deleteTag                                 string
+}
+
+const meetingColumns = `id, account_id, api_region, client_request_token, params_hash, external_meeting_id,
+	meeting_host_id, media_region, primary_meeting_id, max_attendees, attendee_count, details,
+	transcription, created_at, last_active_at, ended_at, end_reason`
+
+const attendeeColumns = `seq, id, meeting_id, account_id, external_user_id, audio, video, content,
+	token_key_id, token_salt, created_at`
+
+// NewQueries prepares the store's statements for a dialect.
+func NewQueries(d *Dialect) *Queries {
+	p := d.Placeholders
+	return &Queries{
+		dialect:        d,
+		meeting:        p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?`),
+		meetingByID:    p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`),
+		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
+		meetingByToken: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE account_id = ? AND client_request_token = ? AND ended_at IS NULL`),
+		countActive:    p(`SELECT COUNT(*) FROM meetings WHERE account_id = ? AND ended_at IS NULL`),
+		activeReplicas: p(`SELECT id FROM meetings WHERE primary_meeting_id = ? AND ended_at IS NULL ORDER BY created_at, id`),
+		insertMeeting: p(`INSERT INTO meetings (` + meetingColumns + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, NULL, '')`),
+		endMeeting:       p(`UPDATE meetings SET ended_at = ?, end_reason = ?, attendee_count = 0, transcription = NULL WHERE id = ? AND ended_at IS NULL`),
+		touchMeeting:     p(`UPDATE meetings SET last_active_at = ? WHERE id = ? AND last_active_at < ?`),
+		setTranscription: p(`UPDATE meetings SET transcription = ? WHERE id = ? AND ended_at IS NULL`),
+		dueMeetings: p(`SELECT ` + meetingColumns + ` FROM meetings
+			WHERE ended_at IS NULL AND (created_at <= ? OR last_active_at <= ?) ORDER BY created_at LIMIT ?`),
+		purgeEnded: p(`DELETE FROM meetings WHERE id IN
+			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?)`),
+		purgeTags:          p(`DELETE FROM tags WHERE meeting_id NOT IN (SELECT id FROM meetings)`),
+		attendee:           p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id = ?`),
+		attendeeByExternal: p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND external_user_id = ?`),
+		attendees:          p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+		insertAttendee: p(`INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content,
+			token_key_id, token_salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+		countAttendee:      p(`UPDATE meetings SET attendee_count = attendee_count + 1 WHERE id = ?`),
+		uncountAttendee:    p(`UPDATE meetings SET attendee_count = attendee_count - 1 WHERE id = ?`),
+		deleteAttendee:     p(`DELETE FROM attendees WHERE meeting_id = ? AND id = ?`),
+		deleteAllAttendees: p(`DELETE FROM attendees WHERE meeting_id = ? RETURNING ` + attendeeColumns),
+		updateCaps:         p(`UPDATE attendees SET audio = ?, video = ?, content = ? WHERE meeting_id = ? AND id = ?`),
+		tags:               p(`SELECT key, value FROM tags WHERE meeting_id = ? ORDER BY key`),
+		putTag: p(`INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`),
+		deleteTag: p(`DELETE FROM tags WHERE meeting_id = ? AND key = ?`),
+	}
+}
+
+// QuestionToDollar rewrites `?` placeholders as $1, $2, ... for PostgreSQL.
+// The store's queries hold no `?` inside string literals.
+func QuestionToDollar(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMeeting(s scanner) (store.Meeting, error) {
+	var (
+		m                           store.Meeting
+		details                     string
+		transcription               sql.NullString
+		createdAt, lastActiveAt     int64
+		endedAt                     sql.NullInt64
+		endReason                   string
+		maxAttendees, attendeeCount int64
+	)
+	err := s.Scan(&m.ID, &m.AccountID, &m.APIRegion, &m.ClientRequestToken, &m.ParamsHash, &m.ExternalMeetingID,
+		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &maxAttendees, &attendeeCount, &details,
+		&transcription, &createdAt, &lastActiveAt, &endedAt, &endReason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, store.ErrNotFound
+	}
+	if err != nil {
+		return m, err
+	}
+	m.MaxAttendees, m.AttendeeCount = int(maxAttendees), int(attendeeCount)
+	if err := json.Unmarshal([]byte(details), &m.Details); err != nil {
+		return m, fmt.Errorf("meeting %s: details: %w", m.ID, err)
+	}
+	if transcription.Valid {
+		m.Transcription = new(model.TranscriptionConfiguration)
+		if err := json.Unmarshal([]byte(transcription.String), m.Transcription); err != nil {
+			return m, fmt.Errorf("meeting %s: transcription: %w", m.ID, err)
+		}
+	}
+	m.CreatedAt, m.LastActiveAt = fromMillis(createdAt), fromMillis(lastActiveAt)
+	if endedAt.Valid {
+		m.EndedAt = fromMillis(endedAt.Int64)
+	}
+	m.EndReason = store.EndReason(endReason)
+	return m, nil
+}
+
+func scanAttendee(s scanner) (store.Attendee, error) {
+	var (
+		a         store.Attendee
+		keyID     int64
+		createdAt int64
+	)
+	err := s.Scan(&a.Seq, &a.ID, &a.MeetingID, &a.AccountID, &a.ExternalUserID,
+		&a.Capabilities.Audio, &a.Capabilities.Video, &a.Capabilities.Content,
+		&keyID, &a.TokenSalt, &createdAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, store.ErrNotFound
+	}
+	a.TokenKeyID = uint32(keyID)
+	a.CreatedAt = fromMillis(createdAt)
+	return a, err
+}
+
+func (t *Tx) meetings(query string, args ...any) ([]store.Meeting, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Meeting
+	for rows.Next() {
+		m, err := scanMeeting(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) attendeeRows(query string, args ...any) ([]store.Attendee, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Attendee
+	for rows.Next() {
+		a, err := scanAttendee(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) Meeting(accountID, id string) (store.Meeting, error) {
+	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meeting, id, accountID))
+}
+
+func (t *Tx) MeetingByID(id string) (store.Meeting, error) {
+	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByID, id))
+}
+
+func (t *Tx) LockMeeting(accountID, id string) (store.Meeting, error) {
+	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingLocked, id, accountID))
+}
+
+func (t *Tx) MeetingByToken(accountID, token string) (store.Meeting, error) {
+	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, token))
+}
+
+func (t *Tx) CountActiveMeetings(accountID string) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(t.ctx, t.sql.countActive, accountID).Scan(&n)
+	return n, err
+}
+
+func (t *Tx) ActiveReplicas(primaryID string) ([]string, error) {
+	rows, err := t.q.QueryContext(t.ctx, t.sql.activeReplicas, primaryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (t *Tx) DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]store.Meeting, error) {
+	c, i := int64(-1), int64(-1) // a zero time disables its test: no timestamp is negative
+	if !createdBefore.IsZero() {
+		c = millis(createdBefore)
+	}
+	if !idleBefore.IsZero() {
+		i = millis(idleBefore)
+	}
+	return t.meetings(t.sql.dueMeetings, c, i, limit)
+}
+
+func (t *Tx) Meetings(f store.MeetingFilter) ([]store.Meeting, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.AccountID != "" {
+		where, args = append(where, "account_id = ?"), append(args, f.AccountID)
+	}
+	if !f.IncludeEnded {
+		where = append(where, "ended_at IS NULL")
+	}
+	if !f.CreatedBefore.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, millis(f.CreatedBefore))
+	}
+	q := `SELECT ` + meetingColumns + ` FROM meetings`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit)
+	return t.meetings(t.d.Placeholders(q), args...)
+}
+
+func (t *Tx) InsertMeeting(m *store.Meeting) error {
+	details, err := json.Marshal(m.Details)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(t.ctx, t.sql.insertMeeting, m.ID, m.AccountID, m.APIRegion, m.ClientRequestToken,
+		m.ParamsHash, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion, m.PrimaryMeetingID, m.MaxAttendees,
+		string(details), millis(m.CreatedAt), millis(m.LastActiveAt))
+	if err != nil && t.d.IsUniqueViolation(err) {
+		return store.ErrDuplicate
+	}
+	m.AttendeeCount = 0
+	return err
+}
+
+func (t *Tx) EndMeeting(id string, at time.Time, reason store.EndReason) ([]store.Attendee, error) {
+	res, err := t.q.ExecContext(t.ctx, t.sql.endMeeting, millis(at), string(reason), id)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, store.ErrNotFound
+	}
+	return t.attendeeRows(t.sql.deleteAllAttendees, id)
+}
+
+func (t *Tx) TouchMeeting(id string, at time.Time) error {
+	_, err := t.q.ExecContext(t.ctx, t.sql.touchMeeting, millis(at), id, millis(at))
+	return err
+}
+
+func (t *Tx) SetTranscription(id string, cfg *model.TranscriptionConfiguration) error {
+	var v any
+	if cfg != nil {
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			return err
+		}
+		v = string(b)
+	}
+	return t.execOne(t.sql.setTranscription, v, id)
+}
+
+// execOne runs a statement that must change exactly one row.
+func (t *Tx) execOne(query string, args ...any) error {
+	res, err := t.q.ExecContext(t.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (t *Tx) PurgeEnded(before time.Time, limit int) (int, error) {
+	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEnded, millis(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return int(n), err
+	}
+	_, err = t.q.ExecContext(t.ctx, t.sql.purgeTags)
+	return int(n), err
+}
+
+func (t *Tx) Attendee(meetingID, attendeeID string) (store.Attendee, error) {
+	return scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendee, meetingID, attendeeID))
+}
+
+func (t *Tx) AttendeeByExternalID(meetingID, externalUserID string) (store.Attendee, error) {
+	return scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendeeByExternal, meetingID, externalUserID))
+}
+
+func (t *Tx) Attendees(meetingID string, afterSeq int64, limit int) ([]store.Attendee, error) {
+	return t.attendeeRows(t.sql.attendees, meetingID, afterSeq, limit)
+}
+
+func (t *Tx) InsertAttendee(a *store.Attendee) error {
+	err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
+		a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
+		int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
+	if err != nil {
+		if t.d.IsUniqueViolation(err) {
+			return store.ErrDuplicate
+		}
+		return err
+	}
+	return t.execOne(t.sql.countAttendee, a.MeetingID)
+}
+
+func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
+	if err := t.execOne(t.sql.deleteAttendee, meetingID, attendeeID); err != nil {
+		return err
+	}
+	return t.execOne(t.sql.uncountAttendee, meetingID)
+}
+
+func (t *Tx) UpdateCapabilities(meetingID, attendeeID string, c model.AttendeeCapabilities) error {
+	return t.execOne(t.sql.updateCaps, c.Audio, c.Video, c.Content, meetingID, attendeeID)
+}
+
+func (t *Tx) UpdateCapabilitiesExcept(meetingID string, excluded []string, c model.AttendeeCapabilities) error {
+	q := `UPDATE attendees SET audio = ?, video = ?, content = ? WHERE meeting_id = ?`
+	args := []any{c.Audio, c.Video, c.Content, meetingID}
+	if len(excluded) > 0 {
+		q += ` AND id NOT IN (?` + strings.Repeat(", ?", len(excluded)-1) + `)`
+		for _, id := range excluded {
+			args = append(args, id)
+		}
+	}
+	_, err := t.q.ExecContext(t.ctx, t.d.Placeholders(q), args...)
+	return err
+}
+
+func (t *Tx) Tags(meetingID string) ([]model.Tag, error) {
+	rows, err := t.q.QueryContext(t.ctx, t.sql.tags, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	tags := []model.Tag{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		tags = append(tags, model.NewTag(k, v))
+	}
+	return tags, rows.Err()
+}
+
+func (t *Tx) PutTags(meetingID string, tags []model.Tag) error {
+	for _, tag := range tags {
+		if _, err := t.q.ExecContext(t.ctx, t.sql.putTag, meetingID, *tag.Key, *tag.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) DeleteTags(meetingID string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.q.ExecContext(t.ctx, t.sql.deleteTag, meetingID, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+// Package store defines what Carillon keeps and the transactions it runs on
+// it. Implementations (SQLite by default, PostgreSQL for several replicas)
+// live in sub-packages and must pass the contract suite in storetest.
+//
+// The domain runs its rules inside Write: every check and change in one
+// callback is atomic, so invariants such as the attendee ceiling of a
+// meeting or one attendee per ExternalUserId hold under any concurrency.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/model"
+)
+
+// ErrNotFound is returned when a record does not exist (or belongs to another
+// account, which callers must not be able to tell apart).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrDuplicate is returned when a write would break a uniqueness rule: a
+// second active meeting for one ClientRequestToken, or a second attendee for
+// one ExternalUserId in a meeting.
+var ErrDuplicate = errors.New("store: duplicate")
+
+// Meeting is a stored meeting, active or ended.
+type Meeting struct {
+	ID                 string
+	AccountID          string
+	APIRegion          string // region of the request that created it, for the ARN
+	ClientRequestToken string
+	ParamsHash         string // digest of the creation parameters, for idempotency checks
+	ExternalMeetingID  string
+	MeetingHostID      string
+	MediaRegion        string
+	PrimaryMeetingID   string
+	MaxAttendees       int
+	AttendeeCount      int // maintained by the store as attendees come and go
+	Details            MeetingDetails
+	Transcription      *model.TranscriptionConfiguration // nil when not running
+	CreatedAt          time.Time
+	LastActiveAt       time.Time // last moment someone was known to be connected
+	EndedAt            time.Time // zero while active
+	EndReason          EndReason
+}
+
+// MeetingDetails are the creation parameters that are read back but never
+// queried on.
+type MeetingDetails struct {
+	TenantIDs     []string                            `json:"tenantIds,omitempty"`
+	Features      *model.MeetingFeaturesConfiguration `json:"features,omitempty"`
+	Notifications *model.NotificationsConfiguration   `json:"notifications,omitempty"`
+	NetworkType   string                              `json:"networkType,omitempty"`
+}
+
+// Active reports whether the meeting has not ended.
+func (m *Meeting) Active() bool { return m.EndedAt.IsZero() }
+
+// EndReason says why a meeting ended.
+type EndReason string
+
+// The ways a meeting ends.
+const (
+	EndDeleted       EndReason = "Deleted"
+	EndIdle          EndReason = "IdleTimeout"
+	EndMaxDuration   EndReason = "MaxDurationReached"
+	EndPrimaryEnded  EndReason = "PrimaryMeetingEnded"
+	EndAdministrator EndReason = "EndedByAdministrator"
+)
+
+// Attendee is a stored attendee of an active meeting. Deleted attendees and
+// the attendees of ended meetings are removed.
+type Attendee struct {
+	Seq            int64 // assigned by the store, increasing; the list order
+	ID             string
+	MeetingID      string
+	AccountID      string
+	ExternalUserID string
+	Capabilities   model.AttendeeCapabilities
+	TokenKeyID     uint32 // which join-token key derived this attendee's token
+	TokenSalt      []byte // per-attendee input of the derivation; useless without the key
+	CreatedAt      time.Time
+}
+
+// Reader reads inside a transaction or a snapshot.
+type Reader interface {
+	// Meeting returns the meeting with id owned by accountID, active or ended.
+	Meeting(accountID, id string) (Meeting, error)
+	// MeetingByID returns the meeting with id whoever owns it (for the media
+	// plane and administration, never for API callers).
+	MeetingByID(id string) (Meeting, error)
+	// MeetingByToken returns the active meeting that accountID created with
+	// a ClientRequestToken.
+	MeetingByToken(accountID, token string) (Meeting, error)
+	// CountActiveMeetings counts the active meetings of an account.
+	CountActiveMeetings(accountID string) (int, error)
+	// ActiveReplicas returns the IDs of the active replicas of a primary.
+	ActiveReplicas(primaryID string) ([]string, error)
+	// Attendee returns one attendee of a meeting.
+	Attendee(meetingID, attendeeID string) (Attendee, error)
+	// AttendeeByExternalID returns the attendee of a meeting with that ExternalUserId.
+	AttendeeByExternalID(meetingID, externalUserID string) (Attendee, error)
+	// Attendees returns up to limit attendees of a meeting with Seq > afterSeq, by Seq.
+	Attendees(meetingID string, afterSeq int64, limit int) ([]Attendee, error)
+	// Tags returns the tags of a meeting sorted by key.
+	Tags(meetingID string) ([]model.Tag, error)
+	// DueMeetings returns active meetings created at or before createdBefore,
+	// or last active at or before idleBefore (a zero time disables that test).
+	DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]Meeting, error)
+	// Meetings lists meetings for administration, newest first.
+	Meetings(filter MeetingFilter) ([]Meeting, error)
+}
+
+// MeetingFilter selects meetings for administration.
+type MeetingFilter struct {
+	AccountID     string // empty: every account
+	IncludeEnded  bool
+	Limit         int
+	CreatedBefore time.Time // zero: no bound; for paging newest first
+}
+
+// Writer reads and changes inside a read-write transaction.
+type Writer interface {
+	Reader
+	// LockMeeting returns the meeting like Meeting, and keeps other
+	// transactions from changing it until this one ends.
+	LockMeeting(accountID, id string) (Meeting, error)
+	// InsertMeeting stores a new meeting; ErrDuplicate if an active meeting
+	// of the account already has its ClientRequestToken.
+	InsertMeeting(m *Meeting) error
+	// EndMeeting marks an active meeting ended and removes its attendees,
+	// which it returns.
+	EndMeeting(id string, at time.Time, reason EndReason) ([]Attendee, error)
+	// TouchMeeting moves LastActiveAt forward to at (never backward).
+	TouchMeeting(id string, at time.Time) error
+	// SetTranscription records the running transcription (nil: stopped).
+	SetTranscription(id string, cfg *model.TranscriptionConfiguration) error
+	// InsertAttendee stores a new attendee, sets its Seq, and counts it on
+	// its meeting; ErrDuplicate if the ExternalUserId is taken in the meeting.
+	InsertAttendee(a *Attendee) error
+	// DeleteAttendee removes an attendee; ErrNotFound if there is none.
+	DeleteAttendee(meetingID, attendeeID string) error
+	// UpdateCapabilities sets one attendee's capabilities.
+	UpdateCapabilities(meetingID, attendeeID string, caps model.AttendeeCapabilities) error
+	// UpdateCapabilitiesExcept sets the capabilities of every attendee of the
+	// meeting but the excluded ones.
+	UpdateCapabilitiesExcept(meetingID string, excluded []string, caps model.AttendeeCapabilities) error
+	// PutTags adds or replaces tags of a meeting.
+	PutTags(meetingID string, tags []model.Tag) error
+	// DeleteTags removes tags by key; absent keys are ignored.
+	DeleteTags(meetingID string, keys []string) error
+	// PurgeEnded deletes up to limit meetings that ended before the given
+	// time, with their tags, and says how many it deleted.
+	PurgeEnded(before time.Time, limit int) (int, error)
+}
+
+// Store is a transactional store.
+type Store interface {
+	// View runs fn on a consistent read-only view.
+	View(ctx context.Context, fn func(Reader) error) error
+	// Write runs fn in a read-write transaction and commits if fn returns
+	// nil. It returns only once the commit is durable. fn may run more than
+	// once (after a retryable conflict), so it must not change anything
+	// outside the transaction.
+	Write(ctx context.Context, fn func(Writer) error) error
+	// Ping checks that the store is reachable and ready.
+	Ping(ctx context.Context) error
+	// Close flushes and releases the store.
+	Close() error
+}

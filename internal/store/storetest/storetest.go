@@ -1,0 +1,716 @@
+// Package storetest is the contract every store implementation must pass.
+// An implementation's test calls Run with a function that opens a fresh,
+// empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Opener opens a fresh, empty store; the test closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the contract against the stores open returns.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"MeetingRoundTrip", testMeetingRoundTrip},
+		{"MeetingAccountScope", testMeetingAccountScope},
+		{"ClientRequestTokenUnique", testClientRequestTokenUnique},
+		{"EndMeeting", testEndMeeting},
+		{"Attendees", testAttendees},
+		{"AttendeePagingOrder", testAttendeePagingOrder},
+		{"SeqNeverReused", testSeqNeverReused},
+		{"Capabilities", testCapabilities},
+		{"Tags", testTags},
+		{"Replicas", testReplicas},
+		{"DueMeetings", testDueMeetings},
+		{"Transcription", testTranscription},
+		{"PurgeEnded", testPurgeEnded},
+		{"Meetings", testMeetings},
+		{"WriteRollsBack", testWriteRollsBack},
+		{"WritePanics", testWritePanics},
+		{"ConcurrentWritesIsolated", testConcurrentWritesIsolated},
+		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
+		{"CanceledContext", testCanceledContext},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// epoch is a fixed time so that stored times compare exactly (the stores
+// keep milliseconds).
+var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func newMeeting(account, token string) *store.Meeting {
+	maxCount := 10
+	return &store.Meeting{
+		ID:                 uuid.Must(uuid.NewV7()).String(),
+		AccountID:          account,
+		APIRegion:          "us-east-1",
+		ClientRequestToken: token,
+		ParamsHash:         "hash-" + token,
+		ExternalMeetingID:  "ext-" + token,
+		MeetingHostID:      "host",
+		MediaRegion:        "eu-west-1",
+		MaxAttendees:       10,
+		Details: store.MeetingDetails{
+			TenantIDs: []string{"tenant-a"},
+			Features: &model.MeetingFeaturesConfiguration{
+				Video:    &model.VideoFeatures{MaxResolution: model.FHD},
+				Attendee: &model.AttendeeFeatures{MaxCount: &maxCount},
+			},
+			Notifications: &model.NotificationsConfiguration{SqsQueueArn: "arn:aws:sqs:us-east-1:111111111111:q"},
+			NetworkType:   "Ipv4Only",
+		},
+		CreatedAt:    epoch,
+		LastActiveAt: epoch,
+	}
+}
+
+func newAttendee(m *store.Meeting, external string) *store.Attendee {
+	return &store.Attendee{
+		ID:             uuid.Must(uuid.NewV7()).String(),
+		MeetingID:      m.ID,
+		AccountID:      m.AccountID,
+		ExternalUserID: external,
+		Capabilities:   model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.Receive, Content: model.None},
+		TokenKeyID:     7,
+		TokenSalt:      []byte("0123456789abcdef"),
+		CreatedAt:      epoch,
+	}
+}
+
+func write(t *testing.T, s store.Store, fn func(w store.Writer) error) {
+	t.Helper()
+	if err := s.Write(context.Background(), fn); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+func read(t *testing.T, s store.Store, fn func(r store.Reader) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatalf("view: %v", err)
+	}
+}
+
+func insertMeeting(t *testing.T, s store.Store, m *store.Meeting) {
+	t.Helper()
+	write(t, s, func(w store.Writer) error { return w.InsertMeeting(m) })
+}
+
+func insertAttendee(t *testing.T, s store.Store, a *store.Attendee) {
+	t.Helper()
+	write(t, s, func(w store.Writer) error { return w.InsertAttendee(a) })
+}
+
+func getMeeting(t *testing.T, s store.Store, account, id string) store.Meeting {
+	t.Helper()
+	var m store.Meeting
+	read(t, s, func(r store.Reader) error {
+		var err error
+		m, err = r.Meeting(account, id)
+		return err
+	})
+	return m
+}
+
+func testMeetingRoundTrip(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	got := getMeeting(t, s, m.AccountID, m.ID)
+	if got.ID != m.ID || got.AccountID != m.AccountID || got.APIRegion != "us-east-1" || got.ClientRequestToken != "tok" ||
+		got.ParamsHash != m.ParamsHash || got.ExternalMeetingID != m.ExternalMeetingID || got.MeetingHostID != "host" ||
+		got.MediaRegion != "eu-west-1" || got.MaxAttendees != 10 || got.AttendeeCount != 0 || !got.CreatedAt.Equal(epoch) ||
+		!got.LastActiveAt.Equal(epoch) || !got.Active() || got.EndReason != "" || got.Transcription != nil {
+		t.Fatalf("meeting did not round-trip:\n got %+v\nwant %+v", got, m)
+	}
+	d := got.Details
+	if len(d.TenantIDs) != 1 || d.TenantIDs[0] != "tenant-a" || d.Features == nil || d.Features.Video.MaxResolution != model.FHD ||
+		*d.Features.Attendee.MaxCount != 10 || d.Notifications.SqsQueueArn == "" || d.NetworkType != "Ipv4Only" {
+		t.Fatalf("details did not round-trip: %+v", d)
+	}
+	read(t, s, func(r store.Reader) error {
+		byID, err := r.MeetingByID(m.ID)
+		if err != nil || byID.ID != m.ID {
+			return fmt.Errorf("MeetingByID = %+v, %v", byID, err)
+		}
+		byToken, err := r.MeetingByToken(m.AccountID, "tok")
+		if err != nil || byToken.ID != m.ID {
+			return fmt.Errorf("MeetingByToken = %+v, %v", byToken, err)
+		}
+		if _, err := r.MeetingByID(uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("MeetingByID(unknown) = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func testMeetingAccountScope(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.Meeting("222222222222", m.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("other account reads meeting: %v", err)
+		}
+		if _, err := r.MeetingByToken("222222222222", "tok"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("other account finds token: %v", err)
+		}
+		return nil
+	})
+	write(t, s, func(w store.Writer) error {
+		if _, err := w.LockMeeting("222222222222", m.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("other account locks meeting: %v", err)
+		}
+		// Another account may use the same token.
+		return w.InsertMeeting(newMeeting("222222222222", "tok"))
+	})
+}
+
+func testClientRequestTokenUnique(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertMeeting(newMeeting("111111111111", "tok")) })
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second meeting with the same token: %v, want ErrDuplicate", err)
+	}
+	write(t, s, func(w store.Writer) error {
+		_, err := w.EndMeeting(m.ID, epoch.Add(time.Minute), store.EndDeleted)
+		return err
+	})
+	// An ended meeting frees its token.
+	again := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, again)
+	read(t, s, func(r store.Reader) error {
+		got, err := r.MeetingByToken("111111111111", "tok")
+		if err != nil || got.ID != again.ID {
+			return fmt.Errorf("MeetingByToken after reuse = %s, %v; want %s", got.ID, err, again.ID)
+		}
+		return nil
+	})
+}
+
+func testEndMeeting(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	a1, a2 := newAttendee(m, "alice"), newAttendee(m, "bob")
+	insertAttendee(t, s, a1)
+	insertAttendee(t, s, a2)
+	at := epoch.Add(time.Hour)
+	write(t, s, func(w store.Writer) error {
+		removed, err := w.EndMeeting(m.ID, at, store.EndIdle)
+		if err != nil {
+			return err
+		}
+		if len(removed) != 2 {
+			return fmt.Errorf("EndMeeting removed %d attendees, want 2", len(removed))
+		}
+		if _, err := w.EndMeeting(m.ID, at, store.EndIdle); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("ending twice: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	got := getMeeting(t, s, m.AccountID, m.ID)
+	if got.Active() || !got.EndedAt.Equal(at) || got.EndReason != store.EndIdle || got.AttendeeCount != 0 {
+		t.Fatalf("ended meeting = %+v", got)
+	}
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.Attendee(m.ID, a1.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("attendee of an ended meeting: %v", err)
+		}
+		if _, err := r.MeetingByToken(m.AccountID, "tok"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("token of an ended meeting: %v", err)
+		}
+		return nil
+	})
+}
+
+func testAttendees(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	a := newAttendee(m, "alice")
+	insertAttendee(t, s, a)
+	if a.Seq <= 0 {
+		t.Fatalf("Seq not set: %d", a.Seq)
+	}
+	read(t, s, func(r store.Reader) error {
+		got, err := r.Attendee(m.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		if got.ID != a.ID || got.Seq != a.Seq || got.MeetingID != m.ID || got.AccountID != m.AccountID || got.ExternalUserID != "alice" ||
+			got.Capabilities != a.Capabilities || got.TokenKeyID != 7 || string(got.TokenSalt) != string(a.TokenSalt) || !got.CreatedAt.Equal(epoch) {
+			return fmt.Errorf("attendee did not round-trip:\n got %+v\nwant %+v", got, a)
+		}
+		byExt, err := r.AttendeeByExternalID(m.ID, "alice")
+		if err != nil || byExt.ID != a.ID {
+			return fmt.Errorf("AttendeeByExternalID = %+v, %v", byExt, err)
+		}
+		return nil
+	})
+	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 1 {
+		t.Fatalf("AttendeeCount = %d, want 1", n)
+	}
+	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendee(newAttendee(m, "alice")) })
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second alice: %v, want ErrDuplicate", err)
+	}
+	write(t, s, func(w store.Writer) error {
+		if err := w.DeleteAttendee(m.ID, a.ID); err != nil {
+			return err
+		}
+		if err := w.DeleteAttendee(m.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("deleting twice: %v", err)
+		}
+		return nil
+	})
+	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 0 {
+		t.Fatalf("AttendeeCount after delete = %d, want 0", n)
+	}
+	// The ExternalUserId is free again once its attendee is gone.
+	insertAttendee(t, s, newAttendee(m, "alice"))
+}
+
+func testAttendeePagingOrder(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	var want []string
+	for i := 0; i < 7; i++ {
+		a := newAttendee(m, fmt.Sprintf("user-%d", i))
+		insertAttendee(t, s, a)
+		want = append(want, a.ID)
+	}
+	var got []string
+	var after int64
+	for {
+		var page []store.Attendee
+		read(t, s, func(r store.Reader) error {
+			var err error
+			page, err = r.Attendees(m.ID, after, 3)
+			return err
+		})
+		for _, a := range page {
+			got = append(got, a.ID)
+			after = a.Seq
+		}
+		if len(page) < 3 {
+			break
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paging order:\n got %v\nwant %v", got, want)
+	}
+}
+
+func testSeqNeverReused(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	a := newAttendee(m, "alice")
+	insertAttendee(t, s, a)
+	write(t, s, func(w store.Writer) error { return w.DeleteAttendee(m.ID, a.ID) })
+	b := newAttendee(m, "bob")
+	insertAttendee(t, s, b)
+	if b.Seq <= a.Seq {
+		t.Fatalf("Seq reused after deleting the newest attendee: %d then %d", a.Seq, b.Seq)
+	}
+}
+
+func testCapabilities(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	a, b, c := newAttendee(m, "a"), newAttendee(m, "b"), newAttendee(m, "c")
+	for _, x := range []*store.Attendee{a, b, c} {
+		insertAttendee(t, s, x)
+	}
+	one := model.AttendeeCapabilities{Audio: model.Receive, Video: model.None, Content: model.None}
+	all := model.AttendeeCapabilities{Audio: model.None, Video: model.Send, Content: model.Send}
+	write(t, s, func(w store.Writer) error {
+		if err := w.UpdateCapabilities(m.ID, a.ID, one); err != nil {
+			return err
+		}
+		if err := w.UpdateCapabilities(m.ID, uuid.NewString(), one); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("updating an unknown attendee: %v", err)
+		}
+		return w.UpdateCapabilitiesExcept(m.ID, []string{a.ID, uuid.NewString()}, all)
+	})
+	read(t, s, func(r store.Reader) error {
+		for id, want := range map[string]model.AttendeeCapabilities{a.ID: one, b.ID: all, c.ID: all} {
+			got, err := r.Attendee(m.ID, id)
+			if err != nil {
+				return err
+			}
+			if got.Capabilities != want {
+				return fmt.Errorf("attendee %s capabilities = %+v, want %+v", id, got.Capabilities, want)
+			}
+		}
+		return nil
+	})
+}
+
+func testTags(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	write(t, s, func(w store.Writer) error {
+		return w.PutTags(m.ID, []model.Tag{model.NewTag("b", "1"), model.NewTag("a", ""), model.NewTag("c", "3")})
+	})
+	write(t, s, func(w store.Writer) error {
+		if err := w.PutTags(m.ID, []model.Tag{model.NewTag("b", "2")}); err != nil {
+			return err
+		}
+		return w.DeleteTags(m.ID, []string{"c", "missing"})
+	})
+	read(t, s, func(r store.Reader) error {
+		tags, err := r.Tags(m.ID)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, tag := range tags {
+			got = append(got, *tag.Key+"="+*tag.Value)
+		}
+		if fmt.Sprint(got) != "[a= b=2]" {
+			return fmt.Errorf("tags = %v, want [a= b=2]", got)
+		}
+		return nil
+	})
+}
+
+func testReplicas(t *testing.T, s store.Store) {
+	p := newMeeting("111111111111", "primary")
+	insertMeeting(t, s, p)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		r := newMeeting("111111111111", fmt.Sprintf("replica-%d", i))
+		r.PrimaryMeetingID = p.ID
+		r.CreatedAt = epoch.Add(time.Duration(i) * time.Second)
+		insertMeeting(t, s, r)
+		ids = append(ids, r.ID)
+	}
+	write(t, s, func(w store.Writer) error {
+		_, err := w.EndMeeting(ids[1], epoch.Add(time.Hour), store.EndDeleted)
+		return err
+	})
+	read(t, s, func(r store.Reader) error {
+		got, err := r.ActiveReplicas(p.ID)
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]string{ids[0], ids[2]}) {
+			return fmt.Errorf("ActiveReplicas = %v, want %v", got, []string{ids[0], ids[2]})
+		}
+		n, err := r.CountActiveMeetings("111111111111")
+		if err != nil || n != 3 {
+			return fmt.Errorf("CountActiveMeetings = %d, %v; want 3", n, err)
+		}
+		return nil
+	})
+}
+
+func testDueMeetings(t *testing.T, s store.Store) {
+	old := newMeeting("111111111111", "old")
+	old.CreatedAt, old.LastActiveAt = epoch.Add(-25*time.Hour), epoch.Add(-time.Minute)
+	idle := newMeeting("111111111111", "idle")
+	idle.CreatedAt, idle.LastActiveAt = epoch.Add(-time.Hour), epoch.Add(-10*time.Minute)
+	busy := newMeeting("111111111111", "busy")
+	busy.CreatedAt, busy.LastActiveAt = epoch.Add(-time.Hour), epoch.Add(-time.Minute)
+	for _, m := range []*store.Meeting{old, idle, busy} {
+		insertMeeting(t, s, m)
+	}
+	due := func(createdBefore, idleBefore time.Time) []string {
+		var ids []string
+		read(t, s, func(r store.Reader) error {
+			ms, err := r.DueMeetings(createdBefore, idleBefore, 10)
+			for _, m := range ms {
+				ids = append(ids, m.ExternalMeetingID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := due(epoch.Add(-24*time.Hour), epoch.Add(-5*time.Minute)); fmt.Sprint(got) != "[ext-old ext-idle]" {
+		t.Fatalf("due = %v, want [ext-old ext-idle]", got)
+	}
+	if got := due(time.Time{}, epoch.Add(-5*time.Minute)); fmt.Sprint(got) != "[ext-idle]" {
+		t.Fatalf("due without max duration = %v, want [ext-idle]", got)
+	}
+	if got := due(epoch.Add(-24*time.Hour), time.Time{}); fmt.Sprint(got) != "[ext-old]" {
+		t.Fatalf("due without idle timeout = %v, want [ext-old]", got)
+	}
+	write(t, s, func(w store.Writer) error {
+		if err := w.TouchMeeting(idle.ID, epoch); err != nil {
+			return err
+		}
+		return w.TouchMeeting(idle.ID, epoch.Add(-time.Hour)) // never backward
+	})
+	if got := getMeeting(t, s, idle.AccountID, idle.ID).LastActiveAt; !got.Equal(epoch) {
+		t.Fatalf("LastActiveAt = %v, want %v", got, epoch)
+	}
+	if got := due(time.Time{}, epoch.Add(-5*time.Minute)); len(got) != 0 {
+		t.Fatalf("due after touch = %v, want none", got)
+	}
+}
+
+func testTranscription(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	cfg := &model.TranscriptionConfiguration{EngineTranscribeSettings: &model.EngineTranscribeSettings{LanguageCode: "en-US", Region: "auto"}}
+	write(t, s, func(w store.Writer) error { return w.SetTranscription(m.ID, cfg) })
+	got := getMeeting(t, s, m.AccountID, m.ID)
+	if got.Transcription == nil || got.Transcription.EngineTranscribeSettings.LanguageCode != "en-US" {
+		t.Fatalf("transcription = %+v", got.Transcription)
+	}
+	write(t, s, func(w store.Writer) error { return w.SetTranscription(m.ID, nil) })
+	if got := getMeeting(t, s, m.AccountID, m.ID); got.Transcription != nil {
+		t.Fatalf("transcription after stop = %+v", got.Transcription)
+	}
+}
+
+func testPurgeEnded(t *testing.T, s store.Store) {
+	gone, kept, active := newMeeting("111111111111", "gone"), newMeeting("111111111111", "kept"), newMeeting("111111111111", "active")
+	for _, m := range []*store.Meeting{gone, kept, active} {
+		insertMeeting(t, s, m)
+	}
+	write(t, s, func(w store.Writer) error {
+		if err := w.PutTags(gone.ID, []model.Tag{model.NewTag("k", "v")}); err != nil {
+			return err
+		}
+		if _, err := w.EndMeeting(gone.ID, epoch, store.EndDeleted); err != nil {
+			return err
+		}
+		_, err := w.EndMeeting(kept.ID, epoch.Add(2*time.Hour), store.EndDeleted)
+		return err
+	})
+	write(t, s, func(w store.Writer) error {
+		n, err := w.PurgeEnded(epoch.Add(time.Hour), 100)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("purged %d meetings, want 1", n)
+		}
+		return nil
+	})
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.MeetingByID(gone.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("purged meeting still readable: %v", err)
+		}
+		if tags, err := r.Tags(gone.ID); err != nil || len(tags) != 0 {
+			return fmt.Errorf("purged meeting kept tags: %v, %v", tags, err)
+		}
+		for _, m := range []*store.Meeting{kept, active} {
+			if _, err := r.MeetingByID(m.ID); err != nil {
+				return fmt.Errorf("meeting %s purged too early: %v", m.ExternalMeetingID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func testMeetings(t *testing.T, s store.Store) {
+	var ids []string
+	for i := 0; i < 4; i++ {
+		m := newMeeting("111111111111", fmt.Sprintf("m%d", i))
+		m.CreatedAt = epoch.Add(time.Duration(i) * time.Minute)
+		insertMeeting(t, s, m)
+		ids = append(ids, m.ID)
+	}
+	other := newMeeting("222222222222", "other")
+	insertMeeting(t, s, other)
+	write(t, s, func(w store.Writer) error {
+		_, err := w.EndMeeting(ids[0], epoch.Add(time.Hour), store.EndDeleted)
+		return err
+	})
+	list := func(f store.MeetingFilter) []string {
+		var got []string
+		read(t, s, func(r store.Reader) error {
+			ms, err := r.Meetings(f)
+			for _, m := range ms {
+				got = append(got, m.ID)
+			}
+			return err
+		})
+		return got
+	}
+	if got := list(store.MeetingFilter{AccountID: "111111111111"}); fmt.Sprint(got) != fmt.Sprint([]string{ids[3], ids[2], ids[1]}) {
+		t.Fatalf("active meetings newest first = %v", got)
+	}
+	if got := list(store.MeetingFilter{AccountID: "111111111111", IncludeEnded: true, Limit: 2}); fmt.Sprint(got) != fmt.Sprint([]string{ids[3], ids[2]}) {
+		t.Fatalf("limited listing = %v", got)
+	}
+	if got := list(store.MeetingFilter{AccountID: "111111111111", IncludeEnded: true, CreatedBefore: epoch.Add(2 * time.Minute)}); fmt.Sprint(got) != fmt.Sprint([]string{ids[1], ids[0]}) {
+		t.Fatalf("listing before a time = %v", got)
+	}
+	if got := list(store.MeetingFilter{}); len(got) != 4 {
+		t.Fatalf("every account's active meetings = %v, want 4", got)
+	}
+}
+
+func testWriteRollsBack(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	boom := errors.New("boom")
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		if err := w.InsertMeeting(m); err != nil {
+			return err
+		}
+		if err := w.InsertAttendee(newAttendee(m, "alice")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Write returned %v, want the callback's error", err)
+	}
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.MeetingByID(m.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a failed transaction left its meeting behind: %v", err)
+		}
+		return nil
+	})
+}
+
+func testWritePanics(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		if err := w.InsertMeeting(m); err != nil {
+			return err
+		}
+		panic("bad callback")
+	})
+	if err == nil {
+		t.Fatal("a panicking transaction reported success")
+	}
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.MeetingByID(m.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a panicking transaction left its meeting behind: %v", err)
+		}
+		return nil
+	})
+	insertMeeting(t, s, newMeeting("111111111111", "after"))
+}
+
+// testConcurrentWritesIsolated runs many transactions at once, every third
+// of which fails after writing: the failures leave nothing, the others all
+// commit (a store that commits transactions together must keep them apart).
+func testConcurrentWritesIsolated(t *testing.T, s store.Store) {
+	const n = 60
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	meetings := make([]*store.Meeting, n)
+	for i := 0; i < n; i++ {
+		meetings[i] = newMeeting("111111111111", fmt.Sprintf("tok-%d", i))
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = s.Write(context.Background(), func(w store.Writer) error {
+				if err := w.InsertMeeting(meetings[i]); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return fmt.Errorf("fail %d", i)
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	read(t, s, func(r store.Reader) error {
+		for i, m := range meetings {
+			_, err := r.MeetingByID(m.ID)
+			switch {
+			case i%3 == 0 && results[i] == nil:
+				return fmt.Errorf("transaction %d should have failed", i)
+			case i%3 == 0 && !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("failed transaction %d left its meeting: %v", i, err)
+			case i%3 != 0 && results[i] != nil:
+				return fmt.Errorf("transaction %d failed: %v", i, results[i])
+			case i%3 != 0 && err != nil:
+				return fmt.Errorf("committed transaction %d lost its meeting: %v", i, err)
+			}
+		}
+		return nil
+	})
+}
+
+// testCapacityUnderConcurrency races transactions that each add an attendee
+// if the meeting has room: the ceiling must hold exactly.
+func testCapacityUnderConcurrency(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	m.MaxAttendees = 5
+	insertMeeting(t, s, m)
+	var added atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := s.Write(context.Background(), func(w store.Writer) error {
+				cur, err := w.LockMeeting(m.AccountID, m.ID)
+				if err != nil {
+					return err
+				}
+				if cur.AttendeeCount >= cur.MaxAttendees {
+					return nil
+				}
+				return w.InsertAttendee(newAttendee(m, fmt.Sprintf("user-%d", i%10)))
+			})
+			if err == nil {
+				added.Add(1)
+			} else if !errors.Is(err, store.ErrDuplicate) {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got := getMeeting(t, s, m.AccountID, m.ID)
+	var listed []store.Attendee
+	read(t, s, func(r store.Reader) error {
+		var err error
+		listed, err = r.Attendees(m.ID, 0, 100)
+		return err
+	})
+	if got.AttendeeCount != 5 || len(listed) != 5 {
+		t.Fatalf("after the race: AttendeeCount %d, %d attendees stored; want 5", got.AttendeeCount, len(listed))
+	}
+}
+
+func testCanceledContext(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := newMeeting("111111111111", "tok")
+	err := s.Write(ctx, func(w store.Writer) error { return w.InsertMeeting(m) })
+	if err == nil {
+		// A store may run a transaction it had already taken; then it must
+		// have committed it.
+		_ = getMeeting(t, s, m.AccountID, m.ID)
+		return
+	}
+	read(t, s, func(r store.Reader) error {
+		if _, err := r.MeetingByID(m.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a canceled write that reported %v committed anyway", err)
+		}
+		return nil
+	})
+}
