@@ -28,8 +28,8 @@ type CreateMeetingWithAttendeesInput struct {
 
 type CreateMeetingWithAttendeesOutput struct {
 	Meeting   *Meeting              `json:"Meeting,omitempty"`
-	Attendees []Attendee            `json:"Attendees,omitempty"`
-	Errors    []CreateAttendeeError `json:"Errors,omitempty"`
+	Attendees []Attendee            `json:"Attendees"`
+	Errors    []CreateAttendeeError `json:"Errors"`
 }
 
 type GetMeetingInput struct {
