@@ -27,6 +27,9 @@ const usage = `Carillon serves the Amazon Chime SDK Meetings API (2021-07-15).
 
 Usage:
   carillon serve [flags]       run the server (carillon serve --help lists every setting)
+  carillon events watch        print events as they happen (--meeting-id ID for one meeting)
+  carillon events dead-letters list the deliveries that were given up on
+  carillon events replay [SEQ...] put dead deliveries back in line (all without SEQ)
   carillon keys list           list the join-token keys
   carillon keys rotate         add a new active join-token key; older tokens stay valid
   carillon keys retire ID      remove an old key; the tokens it minted stop working
@@ -48,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stderr)
 	case "keys":
 		err = keys(args[1:], stdout, stderr)
+	case "events":
+		err = eventsCommand(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":

@@ -45,6 +45,14 @@ type Config struct {
 	EndedRetention    time.Duration
 	LifecycleInterval time.Duration
 
+	WebhookURLs           []string
+	WebhookSecret         string
+	NotificationsEndpoint string
+	DeliveryMaxAttempts   int
+	DeliveryBackoff       time.Duration
+	DeliveryMaxBackoff    time.Duration
+	EventRetention        time.Duration
+
 	MaxBody   int64
 	LogFormat string
 	LogLevel  string
@@ -72,6 +80,20 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.MaxDuration, "max-duration", 24*time.Hour, "end every meeting this long after it started (`DURATION`); 0 never")
 	fs.DurationVar(&c.EndedRetention, "ended-retention", 7*24*time.Hour, "keep ended meetings visible to administrators this long (`DURATION`)")
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Second, "how often due meetings are ended (`DURATION`)")
+	fs.Func("webhook-url", "`URL` that receives every event as a signed POST; repeat the flag or separate URLs with commas", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				c.WebhookURLs = append(c.WebhookURLs, u)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`SECRET` that signs webhook requests (HMAC-SHA256); required with --webhook-url")
+	fs.StringVar(&c.NotificationsEndpoint, "notifications-endpoint", "", "deliver events to the SQS queue and SNS topic a meeting's NotificationsConfiguration names: `URL` of an SQS/SNS-compatible server, or \"aws\" for AWS itself; empty: off")
+	fs.IntVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 10, "failed attempts after which an event delivery goes to the dead-letter list (`N`)")
+	fs.DurationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "wait after a first failed delivery; doubles with each failure (`DURATION`)")
+	fs.DurationVar(&c.DeliveryMaxBackoff, "delivery-max-backoff", 5*time.Minute, "longest wait between delivery attempts (`DURATION`)")
+	fs.DurationVar(&c.EventRetention, "event-retention", 24*time.Hour, "keep delivered events for the live stream and inspection (`DURATION`)")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest accepted request body, in `BYTES`")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -182,6 +204,28 @@ func (c *Config) Check() error {
 	}
 	if c.LifecycleInterval < 10*time.Millisecond {
 		bad("--lifecycle-interval %s: want at least 10ms", c.LifecycleInterval)
+	}
+	for _, u := range c.WebhookURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("--webhook-url %q: want an http or https URL", u)
+		}
+	}
+	if len(c.WebhookURLs) > 0 && c.WebhookSecret == "" {
+		bad("--webhook-secret is required with --webhook-url: receivers need it to verify requests")
+	}
+	if e := c.NotificationsEndpoint; e != "" && e != "aws" {
+		if p, err := url.Parse(e); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("--notifications-endpoint %q: want \"aws\" or an http(s) URL", e)
+		}
+	}
+	if c.DeliveryMaxAttempts < 1 {
+		bad("--delivery-max-attempts %d: want at least 1", c.DeliveryMaxAttempts)
+	}
+	if c.DeliveryBackoff <= 0 || c.DeliveryMaxBackoff < c.DeliveryBackoff {
+		bad("--delivery-backoff %s and --delivery-max-backoff %s: want 0 < backoff <= max", c.DeliveryBackoff, c.DeliveryMaxBackoff)
+	}
+	if c.EventRetention < 0 {
+		bad("--event-retention %s: must not be negative", c.EventRetention)
 	}
 	if c.MaxBody < 1024 {
 		bad("--max-body %d: want at least 1024", c.MaxBody)

@@ -247,3 +247,47 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("%d acknowledged, %d stored after a graceful stop", acked, stored)
 	}
 }
+
+// TestKillNineBetweenCommitAndDelivery kills the server while its webhook
+// receiver is down, so that committed events wait undelivered in the
+// outbox; after a restart every one of them arrives.
+func TestKillNineBetweenCommitAndDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	rc := newReceiver(t)
+	rc.setFailing(true)
+	dir := t.TempDir()
+	addr := freePort(t)
+	args := []string{"--data-dir", dir, "--webhook-url", rc.srv.URL, "--webhook-secret", webhookSecret,
+		"--delivery-backoff", "20ms", "--delivery-max-backoff", "100ms"}
+	p := startProcess(t, addr, args...)
+	c := p.client()
+	m, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("outbox"), MediaRegion: aws.String("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		out, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.Meeting.MeetingId, ExternalUserId: aws.String(fmt.Sprintf("user-%02d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[*out.Attendee.AttendeeId] = true
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	rc.setFailing(false)
+	startProcess(t, addr, args...)
+	got := rc.waitFor(21)
+	if got[0].Detail.EventType != "chime:MeetingStarted" {
+		t.Fatalf("first event = %s", got[0].Detail.EventType)
+	}
+	for i, env := range got[1:] {
+		if env.Detail.EventType != "chime:AttendeeAdded" || env.Detail.ExternalUserID != fmt.Sprintf("user-%02d", i) || !acked[env.Detail.AttendeeID] {
+			t.Fatalf("event %d = %s %s", i+1, env.Detail.EventType, env.Detail.ExternalUserID)
+		}
+	}
+}

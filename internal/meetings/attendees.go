@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/token"
@@ -124,6 +126,9 @@ func (s *Service) addAttendee(w store.Writer, m *store.Meeting, externalUserID s
 		return store.Attendee{}, err
 	}
 	m.AttendeeCount++
+	if err := s.emit(w, events.AttendeeAdded, m, attendeeRef(&a)); err != nil {
+		return store.Attendee{}, err
+	}
 	return a, nil
 }
 
@@ -222,11 +227,17 @@ func (s *Service) DeleteAttendee(ctx context.Context, c Caller, in *model.Delete
 		if err != nil {
 			return err
 		}
-		err = w.DeleteAttendee(m.ID, normalizeID(in.AttendeeId))
+		a, err := w.Attendee(m.ID, normalizeID(in.AttendeeId))
 		if errors.Is(err, store.ErrNotFound) {
 			return attendeeNotFound(in.AttendeeId)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if err := w.DeleteAttendee(m.ID, a.ID); err != nil {
+			return err
+		}
+		return s.emit(w, events.AttendeeDeleted, &m, attendeeRef(&a))
 	})
 }
 
@@ -255,6 +266,9 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, c Caller, in *
 			return err
 		}
 		a.Capabilities = *in.Capabilities
+		if err := s.emit(w, events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&a)); err != nil {
+			return err
+		}
 		out, err = s.attendeeView(&a)
 		return err
 	})
@@ -283,6 +297,23 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, c C
 		if err := checkCapabilities(*in.Capabilities, m.Details.Features); err != nil {
 			return err
 		}
-		return w.UpdateCapabilitiesExcept(m.ID, excluded, *in.Capabilities)
+		// The ceiling bounds a meeting's attendees, so one read finds them all.
+		all, err := w.Attendees(m.ID, 0, m.MaxAttendees+1)
+		if err != nil {
+			return err
+		}
+		if err := w.UpdateCapabilitiesExcept(m.ID, excluded, *in.Capabilities); err != nil {
+			return err
+		}
+		for i := range all {
+			if slices.Contains(excluded, all[i].ID) {
+				continue
+			}
+			all[i].Capabilities = *in.Capabilities
+			if err := s.emit(w, events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&all[i])); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

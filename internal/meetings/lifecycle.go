@@ -123,7 +123,7 @@ func (s *Service) endIfDue(ctx context.Context, m *store.Meeting, now, createdBe
 		}
 	}
 	ended := false
-	err := s.store.Write(ctx, func(w store.Writer) error {
+	err := s.write(ctx, "EndMeeting", func(w store.Writer) error {
 		ended = false
 		cur, err := w.LockMeeting(m.AccountID, m.ID)
 		if errors.Is(err, store.ErrNotFound) {

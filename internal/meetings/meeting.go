@@ -8,6 +8,7 @@ import (
 	"errors"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 )
@@ -127,6 +128,9 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 			return store.Meeting{}, err
 		}
 	}
+	if err := s.emit(w, events.MeetingStarted, &m, nil); err != nil {
+		return store.Meeting{}, err
+	}
 	return m, nil
 }
 
@@ -194,10 +198,10 @@ func (s *Service) DeleteMeeting(ctx context.Context, c Caller, in *model.DeleteM
 	})
 }
 
-// endMeeting ends a meeting and, if it is a primary, its replicas.
+// endMeeting ends a meeting and, if it is a primary, its replicas: each
+// removed attendee is reported deleted, then the meeting ended.
 func (s *Service) endMeeting(w store.Writer, m *store.Meeting, reason store.EndReason) error {
-	now := s.nowUTC()
-	if _, err := w.EndMeeting(m.ID, now, reason); err != nil {
+	if err := s.endOne(w, m, reason); err != nil {
 		return err
 	}
 	if m.PrimaryMeetingID != "" {
@@ -208,21 +212,45 @@ func (s *Service) endMeeting(w store.Writer, m *store.Meeting, reason store.EndR
 		return err
 	}
 	for _, id := range replicas {
-		if _, err := w.EndMeeting(id, now, store.EndPrimaryEnded); err != nil && !errors.Is(err, store.ErrNotFound) {
+		r, err := w.LockMeeting(m.AccountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.endOne(w, &r, store.EndPrimaryEnded); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func (s *Service) endOne(w store.Writer, m *store.Meeting, reason store.EndReason) error {
+	removed, err := w.EndMeeting(m.ID, s.nowUTC(), reason)
+	if err != nil {
+		return err
+	}
+	for i := range removed {
+		if err := s.emit(w, events.AttendeeDeleted, m, attendeeRef(&removed[i])); err != nil {
+			return err
+		}
+	}
+	return s.emit(w, events.MeetingEnded, m, nil)
+}
+
 // errRetry asks write to run a transaction again.
 var errRetry = errors.New("meetings: retry transaction")
 
-// write runs fn in a store transaction, retrying once when fn asks to.
+// write runs fn in a store transaction, retrying once when fn asks to, and
+// wakes the event consumers after a commit.
 func (s *Service) write(ctx context.Context, op string, fn func(store.Writer) error) error {
 	err := s.store.Write(ctx, fn)
 	if errors.Is(err, errRetry) {
 		err = s.store.Write(ctx, fn)
+	}
+	if err == nil {
+		s.notify()
 	}
 	if errors.Is(err, errRetry) {
 		err = apierr.New(apierr.Conflict, "A concurrent request changed the same resource; retry the request")

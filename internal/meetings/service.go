@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/token"
 )
@@ -64,9 +65,14 @@ type Deps struct {
 	Store    store.Store
 	Keys     *token.Keyring
 	Presence Presence
-	Now      func() time.Time
-	NewID    func() string
-	Log      *slog.Logger
+	// Routes decides where each meeting's events go.
+	Routes events.Routes
+	// Notify is called after a commit that wrote events (to wake the
+	// dispatcher and the live stream).
+	Notify func()
+	Now    func() time.Time
+	NewID  func() string
+	Log    *slog.Logger
 }
 
 // Service implements the operations.
@@ -75,6 +81,8 @@ type Service struct {
 	store    store.Store
 	keys     *token.Keyring
 	presence Presence
+	routes   events.Routes
+	notify   func()
 	now      func() time.Time
 	newID    func() string
 	log      *slog.Logger
@@ -100,10 +108,14 @@ func New(cfg Config, d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
 	if cfg.PublicURL == nil {
 		cfg.PublicURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8080"}
 	}
-	return &Service{cfg: cfg, store: d.Store, keys: d.Keys, presence: d.Presence, now: d.Now, newID: d.NewID, log: d.Log}
+	return &Service{cfg: cfg, store: d.Store, keys: d.Keys, presence: d.Presence, routes: d.Routes, notify: d.Notify,
+		now: d.Now, newID: d.NewID, log: d.Log}
 }
 
 // Config returns the service's configuration.
@@ -153,4 +165,15 @@ func lockActiveMeeting(w store.Writer, accountID, id string) (store.Meeting, err
 		return m, meetingNotFound(id)
 	}
 	return m, err
+}
+
+// emit writes an event in the transaction of the change it reports.
+func (s *Service) emit(w store.Writer, eventType string, m *store.Meeting, a *events.Attendee) error {
+	return w.AppendEvent(events.New(eventType, m, a, s.nowUTC()), s.routes.For(m))
+}
+
+// attendeeRef names a stored attendee in an event.
+func attendeeRef(a *store.Attendee) *events.Attendee {
+	caps := a.Capabilities
+	return &events.Attendee{ID: a.ID, ExternalUserID: a.ExternalUserID, Capabilities: &caps}
 }

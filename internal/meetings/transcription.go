@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 )
@@ -26,7 +27,11 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, c Caller, in *m
 		if m.Transcription != nil {
 			return apierr.New(apierr.UnprocessableEntity, "Transcription is already started for meeting <%s>", m.ID)
 		}
-		return w.SetTranscription(m.ID, in.TranscriptionConfiguration)
+		if err := w.SetTranscription(m.ID, in.TranscriptionConfiguration); err != nil {
+			return err
+		}
+		m.Transcription = in.TranscriptionConfiguration
+		return s.emit(w, events.TranscriptionStarted, &m, nil)
 	})
 }
 
@@ -44,6 +49,9 @@ func (s *Service) StopMeetingTranscription(ctx context.Context, c Caller, in *mo
 		if m.Transcription == nil {
 			return apierr.New(apierr.UnprocessableEntity, "Transcription is not started for meeting <%s>", m.ID)
 		}
-		return w.SetTranscription(m.ID, nil)
+		if err := w.SetTranscription(m.ID, nil); err != nil {
+			return err
+		}
+		return s.emit(w, events.TranscriptionStopped, &m, nil)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // opsHandler serves the operations endpoints: liveness, readiness, and the
@@ -27,7 +28,69 @@ func (s *Server) opsHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("POST /internal/v1/join-tokens/verify", s.verifyJoinToken)
+	mux.Handle("GET /v1/events", s.stream)
+	mux.HandleFunc("GET /v1/events/dead-letters", s.deadLetters)
+	mux.HandleFunc("POST /v1/events/dead-letters/replay", s.replayDeadLetters)
 	return mux
+}
+
+// DeadLetter is one entry of the dead-letter list, as the ops API shows it.
+type DeadLetter struct {
+	EventSeq    int64           `json:"EventSeq"`
+	EventID     string          `json:"EventId"`
+	EventType   string          `json:"EventType"`
+	MeetingID   string          `json:"MeetingId"`
+	Destination string          `json:"Destination"`
+	Attempts    int             `json:"Attempts"`
+	LastError   string          `json:"LastError"`
+	Event       json.RawMessage `json:"Event"`
+}
+
+func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
+	var dead []store.Delivery
+	if err := s.store.View(r.Context(), func(rd store.Reader) error {
+		var err error
+		dead, err = rd.DeadDeliveries(1000)
+		return err
+	}); err != nil {
+		s.log.ErrorContext(r.Context(), "list dead letters", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"Code": "ServiceUnavailable", "Message": "the store is unavailable"})
+		return
+	}
+	out := make([]DeadLetter, 0, len(dead))
+	for _, d := range dead {
+		out = append(out, DeadLetter{EventSeq: d.Event.Seq, EventID: d.Event.ID, EventType: d.Event.Type, MeetingID: d.Event.MeetingID,
+			Destination: d.Destination, Attempts: d.Attempts, LastError: d.LastError, Event: d.Event.Payload})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"DeadLetters": out})
+}
+
+// replayRequest names the events whose dead deliveries to replay; none: all.
+type replayRequest struct {
+	EventSeqs []int64 `json:"EventSeqs"`
+}
+
+func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
+	var req replayRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"Code": "BadRequest", "Message": "want {\"EventSeqs\": [...]} or no body"})
+			return
+		}
+	}
+	n := 0
+	if err := s.store.Write(r.Context(), func(wr store.Writer) error {
+		var err error
+		n, err = wr.ReviveDeliveries(req.EventSeqs, time.Now())
+		return err
+	}); err != nil {
+		s.log.ErrorContext(r.Context(), "replay dead letters", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"Code": "ServiceUnavailable", "Message": "the store is unavailable"})
+		return
+	}
+	s.dispatcher.Notify()
+	s.log.InfoContext(r.Context(), "dead letters replayed", "count", n)
+	writeJSON(w, http.StatusOK, map[string]int{"Replayed": n})
 }
 
 // verifyRequest and verifyResponse are the internal token check's wire form.

@@ -18,6 +18,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/accounts"
 	"github.com/carillon-dev/carillon/internal/api"
 	"github.com/carillon-dev/carillon/internal/config"
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/sigv4"
 	"github.com/carillon-dev/carillon/internal/store"
@@ -34,6 +35,9 @@ type Server struct {
 	accounts *accounts.Registry
 	service  *meetings.Service
 	lock     *dirLock
+
+	dispatcher *events.Dispatcher
+	stream     *events.Stream
 
 	apiListener net.Listener
 	opsListener net.Listener
@@ -114,6 +118,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		}
 	}
 
+	sinks := map[string]events.Sink{}
+	routes := events.Routes{Webhooks: cfg.WebhookURLs}
+	if len(cfg.WebhookURLs) > 0 {
+		sinks[events.KindWebhook] = events.NewWebhook(cfg.WebhookSecret, "carillon", 10*time.Second)
+	}
+	if cfg.NotificationsEndpoint != "" {
+		endpoint := cfg.NotificationsEndpoint
+		if endpoint == "aws" {
+			endpoint = ""
+		}
+		n, err := events.NewNotifier(ctx, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		sinks[events.KindSQS], sinks[events.KindSNS] = n.SQS(), n.SNS()
+		routes.Notifications = true
+	}
+	dcfg := events.DefaultDispatchConfig()
+	dcfg.MaxAttempts = cfg.DeliveryMaxAttempts
+	dcfg.BaseBackoff, dcfg.MaxBackoff = cfg.DeliveryBackoff, cfg.DeliveryMaxBackoff
+	dcfg.Retention = cfg.EventRetention
+	s.dispatcher = events.NewDispatcher(s.store, sinks, dcfg, s.log, nil)
+	s.stream = events.NewStream(s.store, time.Second)
+
 	mcfg := meetings.DefaultConfig()
 	mcfg.PublicURL = cfg.PublicBase(s.apiListener.Addr().String())
 	mcfg.MaxAttendees = cfg.MaxAttendees
@@ -126,8 +154,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Store:    s.store,
 		Keys:     s.keys,
 		Presence: opts.Presence,
-		Now:      opts.Now,
-		Log:      s.log,
+		Routes:   routes,
+		Notify: func() {
+			s.dispatcher.Notify()
+			s.stream.Notify()
+		},
+		Now: opts.Now,
+		Log: s.log,
 	})
 
 	// Signatures are checked against the real clock: opts.Now moves only the
@@ -156,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		WriteTimeout:      30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.opsServer.RegisterOnShutdown(s.stream.Close)
 	built = true
 	return s, nil
 }
@@ -189,6 +223,9 @@ func (s *Server) OpsAddr() string {
 // Service returns the meetings service (for the media plane and tests).
 func (s *Server) Service() *meetings.Service { return s.service }
 
+// Dispatcher returns the event dispatcher (for tests).
+func (s *Server) Dispatcher() *events.Dispatcher { return s.dispatcher }
+
 // ReloadKeys re-reads the join-token key file (on SIGHUP).
 func (s *Server) ReloadKeys() error { return s.keys.Reload() }
 
@@ -206,9 +243,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.opsListener != nil {
 		go func() { errc <- serveUntilClosed(s.opsServer, s.opsListener) }()
 	}
-	lifecycleCtx, stopLifecycle := context.WithCancel(context.WithoutCancel(ctx))
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { s.service.RunLifecycle(lifecycleCtx, s.cfg.LifecycleInterval) })
+	wg.Go(func() { s.service.RunLifecycle(workCtx, s.cfg.LifecycleInterval) })
+	wg.Go(func() { s.dispatcher.Run(workCtx) })
 
 	var runErr error
 	select {
@@ -219,7 +257,8 @@ func (s *Server) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	err := errors.Join(s.apiServer.Shutdown(shutdownCtx), s.opsServer.Shutdown(shutdownCtx))
-	stopLifecycle()
+	// Events not yet delivered stay in the durable outbox for the next start.
+	stopWork()
 	wg.Wait()
 	err = errors.Join(runErr, err, s.closeAll())
 	s.log.Info("stopped")

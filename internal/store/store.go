@@ -83,6 +83,37 @@ type Attendee struct {
 	CreatedAt      time.Time
 }
 
+// Event is one entry of the outbox: a meeting event, already rendered in its
+// wire form, written in the transaction of the change it reports.
+type Event struct {
+	Seq       int64 // assigned by the store, increasing
+	ID        string
+	MeetingID string
+	AccountID string
+	Type      string
+	Payload   []byte // the JSON that destinations receive
+	CreatedAt time.Time
+}
+
+// Delivery is an event on its way to one destination.
+type Delivery struct {
+	Event       Event
+	Destination string
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	Dead        bool // given up on; waits for an operator's replay
+}
+
+// OutboxStats describes what waits in the outbox.
+type OutboxStats struct {
+	Pending int
+	Dead    int
+	// OldestPending is when the oldest pending delivery's event happened
+	// (zero when none is pending).
+	OldestPending time.Time
+}
+
 // Reader reads inside a transaction or a snapshot.
 type Reader interface {
 	// Meeting returns the meeting with id owned by accountID, active or ended.
@@ -110,6 +141,20 @@ type Reader interface {
 	DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]Meeting, error)
 	// Meetings lists meetings for administration, newest first.
 	Meetings(filter MeetingFilter) ([]Meeting, error)
+
+	// DueDeliveries returns live deliveries whose group (destination and
+	// meeting) has its oldest live delivery due at now: for each such group,
+	// up to perGroup deliveries in event order, at most limit in all.
+	DueDeliveries(now time.Time, perGroup, limit int) ([]Delivery, error)
+	// DeadDeliveries lists the dead-letter list, oldest event first.
+	DeadDeliveries(limit int) ([]Delivery, error)
+	// EventsAfter returns up to limit events with Seq > after, in order;
+	// only those of one meeting when meetingID is not empty.
+	EventsAfter(after int64, meetingID string, limit int) ([]Event, error)
+	// LastEventSeq is the Seq of the newest event, 0 if none.
+	LastEventSeq() (int64, error)
+	// Outbox describes the pending and dead deliveries.
+	Outbox() (OutboxStats, error)
 }
 
 // MeetingFilter selects meetings for administration.
@@ -150,6 +195,20 @@ type Writer interface {
 	PutTags(meetingID string, tags []model.Tag) error
 	// DeleteTags removes tags by key; absent keys are ignored.
 	DeleteTags(meetingID string, keys []string) error
+	// AppendEvent writes an event (setting its Seq) and a pending delivery
+	// to each destination, due at once.
+	AppendEvent(e *Event, destinations []string) error
+	// CompleteDelivery removes a delivery that arrived.
+	CompleteDelivery(eventSeq int64, destination string) error
+	// FailDelivery records a failed attempt: the delivery is tried again at
+	// next, or goes to the dead-letter list when dead is set.
+	FailDelivery(eventSeq int64, destination string, attempts int, next time.Time, lastError string, dead bool) error
+	// ReviveDeliveries puts dead deliveries back in line, due at now: those
+	// of the given events, or all when eventSeqs is empty. It says how many.
+	ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error)
+	// PurgeEvents deletes up to limit events older than before that have no
+	// delivery left, and says how many it deleted.
+	PurgeEvents(before time.Time, limit int) (int, error)
 	// PurgeEnded deletes up to limit meetings that ended before the given
 	// time, with their tags, and says how many it deleted.
 	PurgeEnded(before time.Time, limit int) (int, error)

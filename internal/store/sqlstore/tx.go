@@ -62,6 +62,9 @@ type Queries struct {
 	insertAttendee, countAttendee, deleteAttendee, deleteAllAttendees   string
 	uncountAttendee                                                     string
 	updateCaps, tags, putTag, deleteTag                                 string
+	insertEvent, insertDelivery, completeDelivery, failDelivery         string
+	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
+	lastEventSeq, outbox, purgeEvents                                   string
 }
 
 const meetingColumns = `id, account_id, api_region, client_request_token, params_hash, external_meeting_id,
@@ -106,8 +109,39 @@ func NewQueries(d *Dialect) *Queries {
 		putTag: p(`INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?)
 			ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`),
 		deleteTag: p(`DELETE FROM tags WHERE meeting_id = ? AND key = ?`),
+
+		insertEvent: p(`INSERT INTO events (id, meeting_id, account_id, type, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`),
+		insertDelivery:   p(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES (?, ?, ?, ?)`),
+		completeDelivery: p(`DELETE FROM deliveries WHERE event_seq = ? AND destination = ?`),
+		failDelivery: p(`UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, dead = ?
+			WHERE event_seq = ? AND destination = ?`),
+		// A group's head is its oldest live delivery; a group is due when its
+		// head is. Later deliveries of a due group come along, in order.
+		dueDeliveries: p(`SELECT ` + deliveryColumns + `
+			FROM deliveries d JOIN events e ON e.seq = d.event_seq
+			WHERE d.dead = 0 AND (d.destination, d.meeting_id) IN (
+				SELECT h.destination, h.meeting_id FROM deliveries h
+				WHERE h.dead = 0 AND h.next_attempt_at <= ? AND NOT EXISTS (
+					SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
+						AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq))
+			ORDER BY d.destination, d.meeting_id, d.event_seq LIMIT ?`),
+		deadDeliveries: p(`SELECT ` + deliveryColumns + `
+			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
+		eventsAfter:        p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
+		eventsAfterMeeting: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.meeting_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
+		lastEventSeq:       p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
+		outbox: p(`SELECT COALESCE(SUM(CASE WHEN d.dead = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(d.dead), 0),
+			COALESCE(MIN(CASE WHEN d.dead = 0 THEN e.created_at END), 0)
+			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
+		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT ?)`),
 	}
 }
+
+const eventColumns = `e.seq, e.id, e.meeting_id, e.account_id, e.type, e.payload, e.created_at`
+
+const deliveryColumns = eventColumns + `, d.destination, d.attempts, d.next_attempt_at, d.last_error, d.dead`
 
 // QuestionToDollar rewrites `?` placeholders as $1, $2, ... for PostgreSQL.
 // The store's queries hold no `?` inside string literals.
@@ -452,4 +486,158 @@ func (t *Tx) DeleteTags(meetingID string, keys []string) error {
 		}
 	}
 	return nil
+}
+
+func scanEvent(s scanner, extra ...any) (store.Event, error) {
+	var (
+		e         store.Event
+		payload   string
+		createdAt int64
+	)
+	err := s.Scan(append([]any{&e.Seq, &e.ID, &e.MeetingID, &e.AccountID, &e.Type, &payload, &createdAt}, extra...)...)
+	e.Payload = []byte(payload)
+	e.CreatedAt = fromMillis(createdAt)
+	return e, err
+}
+
+func (t *Tx) deliveries(query string, args ...any) ([]store.Delivery, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Delivery
+	for rows.Next() {
+		var (
+			d    store.Delivery
+			next int64
+			dead int64
+		)
+		d.Event, err = scanEvent(rows, &d.Destination, &d.Attempts, &next, &d.LastError, &dead)
+		if err != nil {
+			return nil, err
+		}
+		d.NextAttempt, d.Dead = fromMillis(next), dead != 0
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) AppendEvent(e *store.Event, destinations []string) error {
+	err := t.q.QueryRowContext(t.ctx, t.sql.insertEvent, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt)).Scan(&e.Seq)
+	if err != nil {
+		return err
+	}
+	for _, dest := range destinations {
+		if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, millis(e.CreatedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) CompleteDelivery(eventSeq int64, destination string) error {
+	return t.execOne(t.sql.completeDelivery, eventSeq, destination)
+}
+
+func (t *Tx) FailDelivery(eventSeq int64, destination string, attempts int, next time.Time, lastError string, dead bool) error {
+	d := 0
+	if dead {
+		d = 1
+	}
+	return t.execOne(t.sql.failDelivery, attempts, millis(next), lastError, d, eventSeq, destination)
+}
+
+func (t *Tx) ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error) {
+	q := `UPDATE deliveries SET dead = 0, attempts = 0, last_error = '', next_attempt_at = ? WHERE dead = 1`
+	args := []any{millis(now)}
+	if len(eventSeqs) > 0 {
+		q += ` AND event_seq IN (?` + strings.Repeat(", ?", len(eventSeqs)-1) + `)`
+		for _, s := range eventSeqs {
+			args = append(args, s)
+		}
+	}
+	res, err := t.q.ExecContext(t.ctx, t.d.Placeholders(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (t *Tx) PurgeEvents(before time.Time, limit int) (int, error) {
+	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEvents, millis(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (t *Tx) DueDeliveries(now time.Time, perGroup, limit int) ([]store.Delivery, error) {
+	all, err := t.deliveries(t.sql.dueDeliveries, millis(now), limit)
+	if err != nil || perGroup <= 0 {
+		return all, err
+	}
+	out := all[:0]
+	run := 0
+	for i, d := range all {
+		if i > 0 && (d.Destination != all[i-1].Destination || d.Event.MeetingID != all[i-1].Event.MeetingID) {
+			run = 0
+		}
+		if run < perGroup {
+			out = append(out, d)
+		}
+		run++
+	}
+	return out, nil
+}
+
+func (t *Tx) DeadDeliveries(limit int) ([]store.Delivery, error) {
+	return t.deliveries(t.sql.deadDeliveries, limit)
+}
+
+func (t *Tx) EventsAfter(after int64, meetingID string, limit int) ([]store.Event, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if meetingID == "" {
+		rows, err = t.q.QueryContext(t.ctx, t.sql.eventsAfter, after, limit)
+	} else {
+		rows, err = t.q.QueryContext(t.ctx, t.sql.eventsAfterMeeting, meetingID, after, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) LastEventSeq() (int64, error) {
+	var n int64
+	err := t.q.QueryRowContext(t.ctx, t.sql.lastEventSeq).Scan(&n)
+	return n, err
+}
+
+func (t *Tx) Outbox() (store.OutboxStats, error) {
+	var (
+		st     store.OutboxStats
+		oldest int64
+	)
+	if err := t.q.QueryRowContext(t.ctx, t.sql.outbox).Scan(&st.Pending, &st.Dead, &oldest); err != nil {
+		return st, err
+	}
+	if oldest > 0 {
+		st.OldestPending = fromMillis(oldest)
+	}
+	return st, nil
 }

@@ -46,6 +46,10 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWritesIsolated", testConcurrentWritesIsolated},
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CanceledContext", testCanceledContext},
+		{"OutboxOrderAndRetries", testOutboxOrderAndRetries},
+		{"OutboxDeadLetters", testOutboxDeadLetters},
+		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
+		{"OutboxRollsBack", testOutboxRollsBack},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -713,4 +717,165 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func appendEvent(t *testing.T, s store.Store, meetingID, typ string, at time.Time, destinations ...string) *store.Event {
+	t.Helper()
+	e := &store.Event{ID: uuid.NewString(), MeetingID: meetingID, AccountID: "111111111111", Type: typ,
+		Payload: []byte(`{"type":"` + typ + `"}`), CreatedAt: at}
+	write(t, s, func(w store.Writer) error { return w.AppendEvent(e, destinations) })
+	if e.Seq <= 0 {
+		t.Fatalf("AppendEvent set no Seq")
+	}
+	return e
+}
+
+func due(t *testing.T, s store.Store, now time.Time, perGroup int) []string {
+	t.Helper()
+	var out []string
+	read(t, s, func(r store.Reader) error {
+		ds, err := r.DueDeliveries(now, perGroup, 100)
+		for _, d := range ds {
+			out = append(out, d.Destination+"/"+d.Event.Type)
+		}
+		return err
+	})
+	return out
+}
+
+func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
+	e1 := appendEvent(t, s, "m1", "a", epoch, "hook", "sqs")
+	e2 := appendEvent(t, s, "m1", "b", epoch, "hook")
+	appendEvent(t, s, "m2", "c", epoch, "hook")
+	if e2.Seq <= e1.Seq {
+		t.Fatalf("Seq not increasing: %d then %d", e1.Seq, e2.Seq)
+	}
+	if got := fmt.Sprint(due(t, s, epoch, 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+		t.Fatalf("due = %s", got)
+	}
+	if got := fmt.Sprint(due(t, s, epoch, 1)); got != "[hook/a hook/c sqs/a]" {
+		t.Fatalf("due, one per group = %s", got)
+	}
+	if got := due(t, s, epoch.Add(-time.Second), 10); len(got) != 0 {
+		t.Fatalf("deliveries due before their event: %v", got)
+	}
+	// A failed head holds back its group until it is due again.
+	write(t, s, func(w store.Writer) error {
+		return w.FailDelivery(e1.Seq, "hook", 1, epoch.Add(time.Minute), "503 from receiver", false)
+	})
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Second), 10)); got != "[hook/c sqs/a]" {
+		t.Fatalf("due while m1's head waits = %s", got)
+	}
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+		t.Fatalf("due after the back-off = %s", got)
+	}
+	write(t, s, func(w store.Writer) error {
+		if err := w.CompleteDelivery(e1.Seq, "hook"); err != nil {
+			return err
+		}
+		if err := w.CompleteDelivery(e1.Seq, "hook"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("completing twice: %v", err)
+		}
+		return nil
+	})
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10)); got != "[hook/b hook/c sqs/a]" {
+		t.Fatalf("due after delivering the head = %s", got)
+	}
+	var st store.OutboxStats
+	read(t, s, func(r store.Reader) error {
+		var err error
+		st, err = r.Outbox()
+		return err
+	})
+	if st.Pending != 3 || st.Dead != 0 || !st.OldestPending.Equal(epoch) {
+		t.Fatalf("outbox stats = %+v", st)
+	}
+}
+
+func testOutboxDeadLetters(t *testing.T, s store.Store) {
+	e1 := appendEvent(t, s, "m1", "a", epoch, "hook")
+	appendEvent(t, s, "m1", "b", epoch, "hook")
+	write(t, s, func(w store.Writer) error {
+		return w.FailDelivery(e1.Seq, "hook", 5, epoch, "gave up", true)
+	})
+	// A dead head no longer holds back its group.
+	if got := fmt.Sprint(due(t, s, epoch, 10)); got != "[hook/b]" {
+		t.Fatalf("due after dead-lettering the head = %s", got)
+	}
+	read(t, s, func(r store.Reader) error {
+		dead, err := r.DeadDeliveries(10)
+		if err != nil {
+			return err
+		}
+		if len(dead) != 1 || dead[0].Event.Seq != e1.Seq || !dead[0].Dead || dead[0].Attempts != 5 || dead[0].LastError != "gave up" ||
+			string(dead[0].Event.Payload) != `{"type":"a"}` {
+			return fmt.Errorf("dead letters = %+v", dead)
+		}
+		st, err := r.Outbox()
+		if err != nil || st.Dead != 1 || st.Pending != 1 {
+			return fmt.Errorf("outbox = %+v, %v", st, err)
+		}
+		return nil
+	})
+	write(t, s, func(w store.Writer) error {
+		n, err := w.ReviveDeliveries(nil, epoch.Add(time.Hour))
+		if err != nil || n != 1 {
+			return fmt.Errorf("revived %d, %v", n, err)
+		}
+		return nil
+	})
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Hour), 10)); got != "[hook/a hook/b]" {
+		t.Fatalf("due after replay = %s", got)
+	}
+}
+
+func testOutboxEventsAfterAndPurge(t *testing.T, s store.Store) {
+	old := appendEvent(t, s, "m1", "old", epoch.Add(-2*time.Hour))
+	kept := appendEvent(t, s, "m2", "pending", epoch.Add(-2*time.Hour), "hook")
+	fresh := appendEvent(t, s, "m1", "fresh", epoch)
+	read(t, s, func(r store.Reader) error {
+		all, err := r.EventsAfter(0, "", 10)
+		if err != nil || len(all) != 3 {
+			return fmt.Errorf("EventsAfter(0) = %d events, %v", len(all), err)
+		}
+		m1, err := r.EventsAfter(old.Seq, "m1", 10)
+		if err != nil || len(m1) != 1 || m1[0].Seq != fresh.Seq || !m1[0].CreatedAt.Equal(epoch) {
+			return fmt.Errorf("EventsAfter(m1) = %+v, %v", m1, err)
+		}
+		last, err := r.LastEventSeq()
+		if err != nil || last != fresh.Seq {
+			return fmt.Errorf("LastEventSeq = %d, %v", last, err)
+		}
+		return nil
+	})
+	write(t, s, func(w store.Writer) error {
+		n, err := w.PurgeEvents(epoch.Add(-time.Hour), 100)
+		if err != nil || n != 1 {
+			return fmt.Errorf("purged %d, %v (want only the old event without deliveries)", n, err)
+		}
+		return nil
+	})
+	read(t, s, func(r store.Reader) error {
+		all, err := r.EventsAfter(0, "", 10)
+		if err != nil || len(all) != 2 || all[0].Seq != kept.Seq {
+			return fmt.Errorf("after purge = %+v, %v", all, err)
+		}
+		return nil
+	})
+}
+
+func testOutboxRollsBack(t *testing.T, s store.Store) {
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		e := &store.Event{ID: uuid.NewString(), MeetingID: "m", AccountID: "1", Type: "x", Payload: []byte("{}"), CreatedAt: epoch}
+		if err := w.AppendEvent(e, []string{"hook"}); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("want the callback's error")
+	}
+	if got := due(t, s, epoch, 10); len(got) != 0 {
+		t.Fatalf("a rolled-back event is queued: %v", got)
+	}
 }

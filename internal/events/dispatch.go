@@ -1,0 +1,270 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Destination kinds, the prefix of a delivery's destination.
+const (
+	KindWebhook = "webhook"
+	KindSQS     = "sqs"
+	KindSNS     = "sns"
+)
+
+// Routes decides where a meeting's events go: every configured webhook, and
+// the meeting's own SQS queue and SNS topic when notifications are on.
+type Routes struct {
+	Webhooks      []string
+	Notifications bool
+}
+
+// For returns the destinations of a meeting's events.
+func (r Routes) For(m *store.Meeting) []string {
+	dest := make([]string, 0, len(r.Webhooks)+2)
+	for _, u := range r.Webhooks {
+		dest = append(dest, KindWebhook+":"+u)
+	}
+	if n := m.Details.Notifications; r.Notifications && n != nil {
+		if n.SqsQueueArn != "" {
+			dest = append(dest, KindSQS+":"+n.SqsQueueArn)
+		}
+		if n.SnsTopicArn != "" {
+			dest = append(dest, KindSNS+":"+n.SnsTopicArn)
+		}
+	}
+	return dest
+}
+
+// Sink delivers events to destinations of one kind. target is the
+// destination without its kind prefix (a URL, an ARN).
+type Sink interface {
+	Deliver(ctx context.Context, target string, e store.Event) error
+}
+
+// DispatchConfig tunes delivery.
+type DispatchConfig struct {
+	// MaxAttempts is how many failed attempts send a delivery to the
+	// dead-letter list.
+	MaxAttempts int
+	// BaseBackoff is the wait after the first failure; it doubles with each
+	// further failure up to MaxBackoff.
+	BaseBackoff, MaxBackoff time.Duration
+	// Concurrency bounds how many groups (destination and meeting) are
+	// delivered to at once.
+	Concurrency int
+	// Retention keeps delivered events readable (live stream, inspection).
+	Retention time.Duration
+	// Poll is the longest the dispatcher sleeps without being notified.
+	Poll time.Duration
+}
+
+// DefaultDispatchConfig returns the defaults.
+func DefaultDispatchConfig() DispatchConfig {
+	return DispatchConfig{MaxAttempts: 10, BaseBackoff: time.Second, MaxBackoff: 5 * time.Minute,
+		Concurrency: 16, Retention: 24 * time.Hour, Poll: time.Second}
+}
+
+// Observer is told about deliveries (for metrics).
+type Observer interface {
+	ObserveDelivery(kind string, ok bool, lag time.Duration)
+}
+
+// Dispatcher delivers the outbox: at least once, in order per destination
+// and meeting, retrying with exponential back-off, and dead-lettering what
+// keeps failing. A crash loses nothing: what was not confirmed delivered is
+// delivered again after a restart.
+type Dispatcher struct {
+	store    store.Store
+	sinks    map[string]Sink
+	cfg      DispatchConfig
+	now      func() time.Time
+	log      *slog.Logger
+	observer Observer
+	wake     chan struct{}
+
+	// retryAt is the earliest retry scheduled by the last round, so that
+	// short back-offs are not stretched to the poll interval.
+	mu      sync.Mutex
+	retryAt time.Time
+}
+
+// NewDispatcher builds a dispatcher with a sink per destination kind.
+func NewDispatcher(st store.Store, sinks map[string]Sink, cfg DispatchConfig, log *slog.Logger, observer Observer) *Dispatcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{store: st, sinks: sinks, cfg: cfg, now: time.Now, log: log, observer: observer, wake: make(chan struct{}, 1)}
+}
+
+// Notify tells the dispatcher that new events may be waiting.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	lastPurge := time.Time{}
+	for ctx.Err() == nil {
+		n, err := d.DispatchOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "event dispatch", "err", err)
+		}
+		if time.Since(lastPurge) > time.Minute {
+			lastPurge = time.Now()
+			if err := d.purge(ctx); err != nil && ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "purging delivered events", "err", err)
+			}
+		}
+		if n > 0 && err == nil {
+			continue // there may be more right away
+		}
+		wait := d.cfg.Poll
+		d.mu.Lock()
+		if !d.retryAt.IsZero() {
+			wait = min(wait, max(time.Until(d.retryAt), time.Millisecond))
+			d.retryAt = time.Time{}
+		}
+		d.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (d *Dispatcher) purge(ctx context.Context) error {
+	if d.cfg.Retention <= 0 {
+		return nil
+	}
+	before := d.now().Add(-d.cfg.Retention)
+	return d.store.Write(ctx, func(w store.Writer) error {
+		_, err := w.PurgeEvents(before, 10000)
+		return err
+	})
+}
+
+// DispatchOnce attempts every delivery that is due now and says how many it
+// attempted.
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	var due []store.Delivery
+	if err := d.store.View(ctx, func(r store.Reader) error {
+		var err error
+		due, err = r.DueDeliveries(d.now(), 50, 1000)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, max(1, d.cfg.Concurrency))
+		mu   sync.Mutex
+		errs []error
+	)
+	for start := 0; start < len(due); {
+		end := start + 1
+		for end < len(due) && due[end].Destination == due[start].Destination && due[end].Event.MeetingID == due[start].Event.MeetingID {
+			end++
+		}
+		group := due[start:end]
+		start = end
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := d.deliverGroup(ctx, group); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(due), errors.Join(errs...)
+}
+
+// deliverGroup delivers one group's deliveries in order and stops at the
+// first failure, so that nothing overtakes it.
+func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) error {
+	for _, dl := range group {
+		kind, target, _ := strings.Cut(dl.Destination, ":")
+		sink := d.sinks[kind]
+		var err error
+		if sink == nil {
+			err = fmt.Errorf("no %s destination is configured on this server", kind)
+		} else {
+			err = sink.Deliver(ctx, target, dl.Event)
+		}
+		if ctx.Err() != nil {
+			return nil // shutting down: the delivery stays pending
+		}
+		if d.observer != nil {
+			d.observer.ObserveDelivery(kind, err == nil, d.now().Sub(dl.Event.CreatedAt))
+		}
+		if err == nil {
+			if werr := d.store.Write(ctx, func(w store.Writer) error {
+				return w.CompleteDelivery(dl.Event.Seq, dl.Destination)
+			}); werr != nil && !errors.Is(werr, store.ErrNotFound) {
+				return werr
+			}
+			continue
+		}
+		attempts := dl.Attempts + 1
+		dead := attempts >= d.cfg.MaxAttempts
+		next := d.now().Add(d.backoff(attempts))
+		msg := err.Error()
+		if len(msg) > 500 {
+			msg = msg[:500]
+		}
+		if dead {
+			d.log.WarnContext(ctx, "event delivery dead-lettered", "event", dl.Event.ID, "type", dl.Event.Type,
+				"meeting", dl.Event.MeetingID, "destination", dl.Destination, "attempts", attempts, "err", msg)
+		} else {
+			d.log.InfoContext(ctx, "event delivery failed; will retry", "event", dl.Event.ID, "destination", dl.Destination,
+				"attempts", attempts, "retry_at", next, "err", msg)
+		}
+		if werr := d.store.Write(ctx, func(w store.Writer) error {
+			return w.FailDelivery(dl.Event.Seq, dl.Destination, attempts, next, msg, dead)
+		}); werr != nil && !errors.Is(werr, store.ErrNotFound) {
+			return werr
+		}
+		if !dead {
+			d.mu.Lock()
+			if d.retryAt.IsZero() || next.Before(d.retryAt) {
+				d.retryAt = next
+			}
+			d.mu.Unlock()
+			return nil // later events of the group wait for this one
+		}
+	}
+	return nil
+}
+
+// backoff is the wait after the given number of failed attempts:
+// exponential, capped, with ±20% jitter so that receivers coming back are
+// not hit by every sender at once.
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	b := d.cfg.BaseBackoff
+	for i := 1; i < attempts && b < d.cfg.MaxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, d.cfg.MaxBackoff)
+	jitter := time.Duration(rand.Int64N(int64(b)/5+1)) - b/10
+	return b + jitter
+}

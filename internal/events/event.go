@@ -1,0 +1,179 @@
+// Package events renders meeting events in the real service's format (the
+// EventBridge envelope with source aws.chime and detail-type "Chime Meeting
+// State Change") and delivers them from the store's outbox to webhooks,
+// SQS queues and SNS topics, and to people watching a live stream.
+package events
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Event types, as the service names them in detail.eventType.
+const (
+	MeetingStarted = "chime:MeetingStarted"
+	MeetingEnded   = "chime:MeetingEnded"
+
+	AttendeeAdded               = "chime:AttendeeAdded"
+	AttendeeDeleted             = "chime:AttendeeDeleted"
+	AttendeeCapabilitiesUpdated = "chime:AttendeeCapabilitiesUpdated"
+
+	TranscriptionStarted     = "chime:TranscriptionStarted"
+	TranscriptionStopped     = "chime:TranscriptionStopped"
+	TranscriptionInterrupted = "chime:TranscriptionInterrupted"
+	TranscriptionResumed     = "chime:TranscriptionResumed"
+	TranscriptionFailed      = "chime:TranscriptionFailed"
+
+	// Raised by the media plane.
+	AttendeeAuthorized          = "chime:AttendeeAuthorized"
+	AttendeeJoined              = "chime:AttendeeJoined"
+	AttendeeLeft                = "chime:AttendeeLeft"
+	AttendeeDropped             = "chime:AttendeeDropped"
+	AttendeeVideoStarted        = "chime:AttendeeVideoStarted"
+	AttendeeVideoStopped        = "chime:AttendeeVideoStopped"
+	AttendeeContentJoined       = "chime:AttendeeContentJoined"
+	AttendeeContentLeft         = "chime:AttendeeContentLeft"
+	AttendeeContentDropped      = "chime:AttendeeContentDropped"
+	AttendeeContentVideoStarted = "chime:AttendeeContentVideoStarted"
+	AttendeeContentVideoStopped = "chime:AttendeeContentVideoStopped"
+)
+
+// MediaTypes are the events the media plane raises about an attendee.
+func MediaTypes() []string {
+	return []string{AttendeeAuthorized, AttendeeJoined, AttendeeLeft, AttendeeDropped, AttendeeVideoStarted,
+		AttendeeVideoStopped, AttendeeContentJoined, AttendeeContentLeft, AttendeeContentDropped,
+		AttendeeContentVideoStarted, AttendeeContentVideoStopped}
+}
+
+// withNetworkType are the events that carry networkType "Voip".
+func withNetworkType(t string) bool {
+	switch t {
+	case AttendeeJoined, AttendeeLeft, AttendeeDropped, AttendeeContentJoined, AttendeeContentLeft, AttendeeContentDropped:
+		return true
+	}
+	return false
+}
+
+// Envelope is the EventBridge envelope the service sends.
+type Envelope struct {
+	Version    string   `json:"version"`
+	ID         string   `json:"id"`
+	DetailType string   `json:"detail-type"`
+	Source     string   `json:"source"`
+	Account    string   `json:"account"`
+	Time       string   `json:"time"`
+	Region     string   `json:"region"`
+	Resources  []string `json:"resources"`
+	Detail     Detail   `json:"detail"`
+}
+
+// Detail is the detail member of a meeting event.
+type Detail struct {
+	Version           string `json:"version"`
+	EventType         string `json:"eventType"`
+	Timestamp         int64  `json:"timestamp"` // epoch milliseconds
+	MeetingID         string `json:"meetingId"`
+	ExternalMeetingID string `json:"externalMeetingId,omitempty"`
+	AttendeeID        string `json:"attendeeId,omitempty"`
+	ExternalUserID    string `json:"externalUserId,omitempty"`
+	NetworkType       string `json:"networkType,omitempty"`
+	MediaRegion       string `json:"mediaRegion"`
+
+	// Transcription events.
+	TranscriptionRegion        string `json:"transcriptionRegion,omitempty"`
+	TranscriptionConfiguration string `json:"transcriptionConfiguration,omitempty"` // JSON, as a string
+	Message                    string `json:"message,omitempty"`
+
+	// chime:AttendeeCapabilitiesUpdated.
+	Success              string        `json:"success,omitempty"`
+	AttendeeCapabilities *capabilities `json:"attendeeCapabilities,omitempty"`
+}
+
+type capabilities struct {
+	Audio   string `json:"audio"`
+	Video   string `json:"video"`
+	Content string `json:"content"`
+}
+
+// timeLayout is the envelope's time: UTC with milliseconds, as delivered.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// Attendee names the attendee an event is about.
+type Attendee struct {
+	ID, ExternalUserID string
+	Capabilities       *model.AttendeeCapabilities
+}
+
+// New renders an event about a meeting (and an attendee, when a is not
+// nil) as the store's outbox keeps it.
+func New(eventType string, m *store.Meeting, a *Attendee, at time.Time) *store.Event {
+	at = at.UTC()
+	env := Envelope{
+		Version:    "0",
+		ID:         uuid.NewString(),
+		DetailType: "Chime Meeting State Change",
+		Source:     "aws.chime",
+		Account:    m.AccountID,
+		Time:       at.Format(timeLayout),
+		Region:     m.APIRegion,
+		Resources:  []string{model.MeetingARN(m.APIRegion, m.AccountID, m.ID)},
+		Detail: Detail{
+			Version:           "0",
+			EventType:         eventType,
+			Timestamp:         at.UnixMilli(),
+			MeetingID:         m.ID,
+			ExternalMeetingID: m.ExternalMeetingID,
+			MediaRegion:       m.MediaRegion,
+		},
+	}
+	if a != nil {
+		env.Detail.AttendeeID = a.ID
+		env.Detail.ExternalUserID = a.ExternalUserID
+		if withNetworkType(eventType) {
+			env.Detail.NetworkType = "Voip"
+		}
+		if eventType == AttendeeCapabilitiesUpdated && a.Capabilities != nil {
+			env.Detail.Success = "1"
+			env.Detail.AttendeeCapabilities = &capabilities{Audio: a.Capabilities.Audio, Video: a.Capabilities.Video, Content: a.Capabilities.Content}
+		}
+	}
+	if cfg := m.Transcription; cfg != nil && (eventType == TranscriptionStarted || eventType == TranscriptionStopped) {
+		env.Detail.TranscriptionRegion = transcriptionRegion(cfg, m.MediaRegion)
+		b, _ := json.Marshal(cfg) // plain data: cannot fail
+		env.Detail.TranscriptionConfiguration = string(b)
+	}
+	return render(env, m.AccountID, at)
+}
+
+func render(env Envelope, accountID string, at time.Time) *store.Event {
+	payload, _ := json.Marshal(env) // plain data: cannot fail
+	return &store.Event{
+		ID:        env.ID,
+		MeetingID: env.Detail.MeetingID,
+		AccountID: accountID,
+		Type:      env.Detail.EventType,
+		Payload:   payload,
+		CreatedAt: at,
+	}
+}
+
+// transcriptionRegion is where the transcription runs: the configured
+// region, or the meeting's media region when none (or "auto") is given.
+func transcriptionRegion(cfg *model.TranscriptionConfiguration, mediaRegion string) string {
+	r := ""
+	switch {
+	case cfg.EngineTranscribeSettings != nil:
+		r = cfg.EngineTranscribeSettings.Region
+	case cfg.EngineTranscribeMedicalSettings != nil:
+		r = cfg.EngineTranscribeMedicalSettings.Region
+	}
+	if r == "" || r == "auto" {
+		return mediaRegion
+	}
+	return r
+}

@@ -1,0 +1,133 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Notifier delivers events to the SQS queues and SNS topics that meetings
+// name in their NotificationsConfiguration, through the real AWS endpoints
+// or any compatible server. Credentials come from the standard AWS chain
+// (environment, shared files, instance roles).
+type Notifier struct {
+	endpoint string // empty: the AWS endpoints of each ARN's region
+	base     aws.Config
+
+	mu        sync.Mutex
+	sqs       map[string]*sqs.Client // by region
+	sns       map[string]*sns.Client
+	queueURLs map[string]string // queue ARN -> URL
+}
+
+// NewNotifier loads the AWS configuration. endpoint, when set, replaces the
+// AWS endpoints (for moto, LocalStack, ...).
+func NewNotifier(ctx context.Context, endpoint string) (*Notifier, error) {
+	base, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration for notifications: %w", err)
+	}
+	return &Notifier{endpoint: endpoint, base: base, sqs: map[string]*sqs.Client{}, sns: map[string]*sns.Client{}, queueURLs: map[string]string{}}, nil
+}
+
+func (n *Notifier) sqsClient(region string) *sqs.Client {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, ok := n.sqs[region]
+	if !ok {
+		c = sqs.NewFromConfig(n.base, func(o *sqs.Options) {
+			o.Region = region
+			if n.endpoint != "" {
+				o.BaseEndpoint = aws.String(n.endpoint)
+			}
+		})
+		n.sqs[region] = c
+	}
+	return c
+}
+
+func (n *Notifier) snsClient(region string) *sns.Client {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, ok := n.sns[region]
+	if !ok {
+		c = sns.NewFromConfig(n.base, func(o *sns.Options) {
+			o.Region = region
+			if n.endpoint != "" {
+				o.BaseEndpoint = aws.String(n.endpoint)
+			}
+		})
+		n.sns[region] = c
+	}
+	return c
+}
+
+func (n *Notifier) queueURL(ctx context.Context, c *sqs.Client, arn model.ARN) (string, error) {
+	key := arn.String()
+	n.mu.Lock()
+	u, ok := n.queueURLs[key]
+	n.mu.Unlock()
+	if ok {
+		return u, nil
+	}
+	out, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(arn.Resource), QueueOwnerAWSAccountId: aws.String(arn.AccountID)})
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	n.queueURLs[key] = *out.QueueUrl
+	n.mu.Unlock()
+	return *out.QueueUrl, nil
+}
+
+// SQS returns the sink for queue ARNs.
+func (n *Notifier) SQS() Sink { return sqsSink{n} }
+
+// SNS returns the sink for topic ARNs.
+func (n *Notifier) SNS() Sink { return snsSink{n} }
+
+type sqsSink struct{ n *Notifier }
+
+func (s sqsSink) Deliver(ctx context.Context, target string, e store.Event) error {
+	arn, err := model.ParseARN(target)
+	if err != nil || arn.Service != "sqs" {
+		return fmt.Errorf("%q is not an SQS queue ARN", target)
+	}
+	c := s.n.sqsClient(arn.Region)
+	url, err := s.n.queueURL(ctx, c, arn)
+	if err != nil {
+		return err
+	}
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(e.Payload))}
+	if strings.HasSuffix(arn.Resource, ".fifo") {
+		// One ordered stream per meeting; the event ID makes redelivery
+		// after a crash a duplicate the queue drops.
+		in.MessageGroupId, in.MessageDeduplicationId = aws.String(e.MeetingID), aws.String(e.ID)
+	}
+	_, err = c.SendMessage(ctx, in)
+	return err
+}
+
+type snsSink struct{ n *Notifier }
+
+func (s snsSink) Deliver(ctx context.Context, target string, e store.Event) error {
+	arn, err := model.ParseARN(target)
+	if err != nil || arn.Service != "sns" {
+		return fmt.Errorf("%q is not an SNS topic ARN", target)
+	}
+	in := &sns.PublishInput{TopicArn: aws.String(target), Message: aws.String(string(e.Payload))}
+	if strings.HasSuffix(arn.Resource, ".fifo") {
+		in.MessageGroupId, in.MessageDeduplicationId = aws.String(e.MeetingID), aws.String(e.ID)
+	}
+	_, err = s.n.snsClient(arn.Region).Publish(ctx, in)
+	return err
+}

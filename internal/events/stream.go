@@ -1,0 +1,129 @@
+package events
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// Stream serves events as server-sent events, for people watching a
+// meeting while they test: `curl -N 'http://127.0.0.1:9464/v1/events?meeting-id=ID'`.
+// It reads the outbox, so it sees the events of every replica; each
+// message's id is the event's sequence number, so a client that reconnects
+// with Last-Event-ID resumes where it stopped (within the event retention).
+type Stream struct {
+	store     store.Store
+	poll      time.Duration
+	keepalive time.Duration
+
+	mu   sync.Mutex
+	wake chan struct{} // closed (and replaced) when events are written
+
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+}
+
+// NewStream returns a stream that checks for events every poll interval
+// and whenever Notify is called.
+func NewStream(st store.Store, poll time.Duration) *Stream {
+	return &Stream{store: st, poll: poll, keepalive: 15 * time.Second, wake: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Close ends every stream being served (at shutdown: a stream never ends by
+// itself, and a graceful shutdown waits for handlers).
+func (s *Stream) Close() { s.closeOnce.Do(func() { close(s.done) }) }
+
+// Notify wakes every subscriber.
+func (s *Stream) Notify() {
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Stream) waiter() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+// ServeHTTP streams events, of one meeting when the query names meeting-id.
+func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	meetingID := strings.ToLower(r.URL.Query().Get("meeting-id"))
+	if meetingID != "" && !model.IsGUID(meetingID) {
+		http.Error(w, "meeting-id must be a meeting ID", http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	var after int64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		after, _ = strconv.ParseInt(v, 10, 64)
+	} else if err := s.store.View(ctx, func(rd store.Reader) error {
+		var err error
+		after, err = rd.LastEventSeq()
+		return err
+	}); err != nil {
+		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if meetingID != "" {
+		fmt.Fprintf(w, ": carillon events of meeting %s\n\n", meetingID)
+	} else {
+		fmt.Fprint(w, ": carillon events\n\n")
+	}
+	rc.Flush() //nolint:errcheck // a failed flush shows at the next one
+	lastWrite := time.Now()
+	for {
+		wake := s.waiter()
+		var batch []store.Event
+		err := s.store.View(ctx, func(rd store.Reader) error {
+			var err error
+			batch, err = rd.EventsAfter(after, meetingID, 100)
+			return err
+		})
+		if err != nil {
+			return
+		}
+		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // best effort on writers that support it
+		for _, e := range batch {
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, e.Payload)
+			after = e.Seq
+		}
+		if len(batch) == 0 && time.Since(lastWrite) >= s.keepalive {
+			fmt.Fprint(w, ": keepalive\n\n")
+		}
+		if len(batch) > 0 || time.Since(lastWrite) >= s.keepalive {
+			if rc.Flush() != nil {
+				return
+			}
+			lastWrite = time.Now()
+		}
+		if len(batch) == 100 {
+			continue
+		}
+		t := time.NewTimer(s.poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-s.done:
+			t.Stop()
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
