@@ -28,7 +28,8 @@ func eventsCommand(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	ops := fs.String("ops", envOr("CARILLON_OPS_URL", "http://127.0.0.1:9464"), "`URL` of the server's operations endpoint (--ops-listen)")
 	meetingID := fs.String("meeting-id", "", "only the events of this meeting (watch)")
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterleaved(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	base := strings.TrimSuffix(*ops, "/")
@@ -54,7 +55,7 @@ func eventsCommand(args []string, stdout, stderr io.Writer) error {
 		return tw.Flush()
 	case "replay":
 		var req struct{ EventSeqs []int64 }
-		for _, a := range fs.Args() {
+		for _, a := range positional {
 			n, err := strconv.ParseInt(a, 10, 64)
 			if err != nil {
 				return fmt.Errorf("events replay: %q is not an event sequence number", a)

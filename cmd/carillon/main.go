@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/config"
 	"github.com/carillon-dev/carillon/internal/server"
@@ -27,6 +28,8 @@ const usage = `Carillon serves the Amazon Chime SDK Meetings API (2021-07-15).
 
 Usage:
   carillon serve [flags]       run the server (carillon serve --help lists every setting)
+  carillon meetings list       list meetings (--all for ended ones, --account ID)
+  carillon meetings show ID    a meeting with its attendees, features, tags, age and end reason
   carillon events watch        print events as they happen (--meeting-id ID for one meeting)
   carillon events dead-letters list the deliveries that were given up on
   carillon events replay [SEQ...] put dead deliveries back in line (all without SEQ)
@@ -53,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = keys(args[1:], stdout, stderr)
 	case "events":
 		err = eventsCommand(args[1:], stdout, stderr)
+	case "meetings":
+		err = meetingsCommand(args[1:], stdout, stderr, time.Now())
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":
@@ -127,7 +132,8 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		return errors.New("keys: want list, rotate or retire ID")
 	}
 	sub := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterleaved(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	path := *keyFile
@@ -154,12 +160,12 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "key %d is now active; send SIGHUP to running servers (or restart them) so they mint with it\n", id)
 		return nil
 	case "retire":
-		if fs.NArg() != 1 {
+		if len(positional) != 1 {
 			return errors.New("keys retire: want the key ID")
 		}
-		id, err := strconv.ParseUint(fs.Arg(0), 10, 32)
+		id, err := strconv.ParseUint(positional[0], 10, 32)
 		if err != nil {
-			return fmt.Errorf("keys retire: %q is not a key ID", fs.Arg(0))
+			return fmt.Errorf("keys retire: %q is not a key ID", positional[0])
 		}
 		if err := token.Retire(path, uint32(id)); err != nil {
 			return err
@@ -168,6 +174,23 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		return fmt.Errorf("keys: unknown subcommand %q (want %s)", sub, strings.Join([]string{"list", "rotate", "retire"}, ", "))
+	}
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (`show ID --data-dir d` as well as `show --data-dir d ID`) and
+// returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 }
 

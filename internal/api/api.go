@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,10 +30,20 @@ import (
 // attendees with capabilities, or 250 excluded IDs) is far smaller.
 const DefaultMaxBody = 256 << 10
 
-// Observer is told about every finished request (for metrics).
+// Observer is told about requests (for metrics).
 type Observer interface {
-	ObserveRequest(operation string, status int, errorCode string, d time.Duration)
+	ObserveRequest(operation string, status int, errorShape string, d time.Duration)
+	ObserveThrottled(accountID string)
+	AddInFlight(delta float64)
 }
+
+// Limiter decides whether an account may make another request now.
+type Limiter interface {
+	Allow(accountID string) bool
+}
+
+// DefaultMaxInFlight bounds the requests served at once.
+const DefaultMaxInFlight = 512
 
 // Config builds a Handler.
 type Config struct {
@@ -41,7 +52,11 @@ type Config struct {
 	Accounts *accounts.Registry
 	Log      *slog.Logger
 	MaxBody  int64
-	Observer Observer // optional
+	// MaxInFlight bounds concurrent requests; beyond it the server answers
+	// ServiceUnavailableException at once instead of slowing everyone down.
+	MaxInFlight int
+	Limiter     Limiter  // optional: the per-account request rate
+	Observer    Observer // optional
 }
 
 // Handler is the API's http.Handler.
@@ -51,8 +66,11 @@ type Handler struct {
 	accounts *accounts.Registry
 	log      *slog.Logger
 	maxBody  int64
+	limiter  Limiter
 	observer Observer
 	routes   []route
+	slots    chan struct{}
+	draining atomic.Bool
 }
 
 // New returns the API handler.
@@ -63,16 +81,35 @@ func New(cfg Config) *Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return &Handler{
 		svc:      cfg.Service,
 		verifier: cfg.Verifier,
 		accounts: cfg.Accounts,
 		log:      cfg.Log,
 		maxBody:  cfg.MaxBody,
+		limiter:  cfg.Limiter,
 		observer: cfg.Observer,
 		routes:   apiRoutes(),
+		slots:    make(chan struct{}, cfg.MaxInFlight),
 	}
 }
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveRequest(string, int, string, time.Duration) {}
+func (nopObserver) ObserveThrottled(string)                           {}
+func (nopObserver) AddInFlight(float64)                               {}
+
+// Drain makes the handler refuse new requests with ServiceUnavailable (and
+// Retry-After), for a graceful shutdown: requests already being served
+// finish, clients retry elsewhere or after the restart.
+func (h *Handler) Drain() { h.draining.Store(true) }
 
 // call is one decoded request on its way to an operation.
 type call struct {
@@ -110,6 +147,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.finish(r, rec, time.Since(start))
 	}()
+	if h.draining.Load() {
+		h.writeError(rec, &apierr.Error{Kind: apierr.ServiceUnavailable, Message: "The server is shutting down; retry the request", RetryAfterSeconds: 1})
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+		h.observer.AddInFlight(1)
+		defer func() {
+			<-h.slots
+			h.observer.AddInFlight(-1)
+		}()
+	default:
+		h.writeError(rec, &apierr.Error{Kind: apierr.ServiceUnavailable, Message: "The server is busy; retry the request", RetryAfterSeconds: 1})
+		return
+	}
 	res, err := h.serve(r, rec)
 	if err != nil {
 		h.writeError(rec, apierr.As(err))
@@ -153,6 +205,10 @@ func (h *Handler) serve(r *http.Request, rec *recorder) (result, error) {
 		return result{}, apierr.New(apierr.UnknownOperation, "No operation matches %s %s", r.Method, r.URL.Path)
 	}
 	rec.operation = rt.name
+	if h.limiter != nil && !h.limiter.Allow(auth.Credential.AccountID) {
+		h.observer.ObserveThrottled(auth.Credential.AccountID)
+		return result{}, apierr.New(apierr.Throttling, "Rate exceeded")
+	}
 	if !h.accounts.Allowed(auth.Credential.AccessKeyID, rt.name) {
 		return result{}, apierr.New(apierr.Forbidden,
 			"Access key %s of account %s is not authorized to perform: chime:%s", auth.Credential.AccessKeyID, auth.Credential.AccountID, rt.name)
@@ -191,9 +247,7 @@ func (h *Handler) finish(r *http.Request, rec *recorder, d time.Duration) {
 		attrs = append(attrs, slog.String("cause", rec.internal.Error()))
 	}
 	h.log.LogAttrs(r.Context(), level, "request", attrs...)
-	if h.observer != nil {
-		h.observer.ObserveRequest(rec.operation, status, rec.errorCode, d)
-	}
+	h.observer.ObserveRequest(rec.operation, status, rec.errorCode, d)
 }
 
 // recorder remembers what was written, for the log line and metrics.

@@ -53,6 +53,17 @@ type Config struct {
 	DeliveryMaxBackoff    time.Duration
 	EventRetention        time.Duration
 
+	QuotaPreset string
+	RateLimit   float64
+	RateBurst   int
+	MaxInFlight int
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeoutHTTP   time.Duration
+	ShutdownGrace     time.Duration
+
 	MaxBody   int64
 	LogFormat string
 	LogLevel  string
@@ -94,6 +105,15 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "wait after a first failed delivery; doubles with each failure (`DURATION`)")
 	fs.DurationVar(&c.DeliveryMaxBackoff, "delivery-max-backoff", 5*time.Minute, "longest wait between delivery attempts (`DURATION`)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 24*time.Hour, "keep delivered events for the live stream and inspection (`DURATION`)")
+	fs.StringVar(&c.QuotaPreset, "quota-preset", "", "`PRESET` of quotas: \"aws\" sets the real service's defaults (10 requests/s with bursts of 20 per account, 250 active meetings per account) wherever a quota is not set explicitly")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "requests per second per account (`N`); beyond it ThrottlingException; 0 means no limit")
+	fs.IntVar(&c.RateBurst, "rate-burst", 20, "requests an account may make at once above --rate-limit (`N`)")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 512, "requests served at once (`N`); beyond it ServiceUnavailableException with Retry-After")
+	fs.DurationVar(&c.ReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "time a client has to send the request headers (`DURATION`)")
+	fs.DurationVar(&c.ReadTimeout, "http-read-timeout", 30*time.Second, "time a client has to send a whole request (`DURATION`)")
+	fs.DurationVar(&c.WriteTimeout, "http-write-timeout", 30*time.Second, "time to write a response (`DURATION`)")
+	fs.DurationVar(&c.IdleTimeoutHTTP, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (`DURATION`)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "on SIGTERM, how long requests in flight get to finish (`DURATION`)")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest accepted request body, in `BYTES`")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -120,7 +140,44 @@ func Parse(name string, args []string, out io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	if err := applyPreset(fs, c.QuotaPreset); err != nil {
+		return c, err
+	}
 	return c, c.Check()
+}
+
+// presets are quota values that a --quota-preset applies to every setting
+// that flags, the environment or the config file left unset.
+func presets() map[string]map[string]string {
+	return map[string]map[string]string{
+		"aws": {
+			"rate-limit":          "10",
+			"rate-burst":          "20",
+			"max-active-meetings": "250",
+			"max-attendees":       "250",
+			"max-replicas":        "4",
+		},
+	}
+}
+
+func applyPreset(fs *flag.FlagSet, name string) error {
+	if name == "" {
+		return nil
+	}
+	values, ok := presets()[name]
+	if !ok {
+		return fmt.Errorf("--quota-preset %q: the only preset is \"aws\"", name)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true }) // flags, environment and file alike
+	for flagName, v := range values {
+		if !set[flagName] {
+			if err := fs.Set(flagName, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // configParser picks the config file format by the file's extension.
@@ -226,6 +283,18 @@ func (c *Config) Check() error {
 	}
 	if c.EventRetention < 0 {
 		bad("--event-retention %s: must not be negative", c.EventRetention)
+	}
+	if c.RateLimit < 0 || c.RateBurst < 1 {
+		bad("--rate-limit %v and --rate-burst %d: want a rate of at least 0 and a burst of at least 1", c.RateLimit, c.RateBurst)
+	}
+	if c.MaxInFlight < 1 {
+		bad("--max-in-flight %d: want at least 1", c.MaxInFlight)
+	}
+	for name, d := range map[string]time.Duration{"--http-read-header-timeout": c.ReadHeaderTimeout, "--http-read-timeout": c.ReadTimeout,
+		"--http-write-timeout": c.WriteTimeout, "--http-idle-timeout": c.IdleTimeoutHTTP, "--shutdown-grace": c.ShutdownGrace} {
+		if d <= 0 {
+			bad("%s %s: must be positive", name, d)
+		}
 	}
 	if c.MaxBody < 1024 {
 		bad("--max-body %d: want at least 1024", c.MaxBody)

@@ -82,3 +82,17 @@ func TestPublicBase(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotaPreset(t *testing.T) {
+	t.Setenv("CARILLON_RATE_BURST", "5")
+	c, err := Parse("serve", []string{"--quota-preset", "aws", "--max-active-meetings", "3"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 10 || c.RateBurst != 5 || c.MaxActiveMeetings != 3 || c.MaxAttendees != 250 || c.MaxReplicas != 4 {
+		t.Fatalf("the preset must fill only what is not set: %+v", c)
+	}
+	if _, err := Parse("serve", []string{"--quota-preset", "gcp"}, &bytes.Buffer{}); err == nil {
+		t.Fatal("unknown preset accepted")
+	}
+}

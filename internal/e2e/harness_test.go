@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,26 @@ import (
 	"github.com/carillon-dev/carillon/internal/config"
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/server"
+	"github.com/carillon-dev/carillon/internal/store"
 )
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // clock is a settable time source for the meetings lifecycle.
 type clock struct {
@@ -72,9 +92,11 @@ type env struct {
 	// http is shared by every client of the env, so that stop can close
 	// its idle connections: a server waits for unused new connections
 	// before it finishes a graceful shutdown.
-	http   *http.Client
-	cancel context.CancelFunc
-	done   chan error
+	http      *http.Client
+	wrapStore func(store.Store) store.Store
+	logTo     io.Writer
+	cancel    context.CancelFunc
+	done      chan error
 	// client is the SDK client of the default local account.
 	client *chimesdkmeetings.ChimeSDKMeetings
 	// raw is the same client with the SDK's own parameter checks off, so
@@ -95,6 +117,23 @@ func withConfig(f func(c *config.Config)) option { return f }
 // start runs a server on a free loopback port with an in-memory store.
 func start(t *testing.T, opts ...option) *env {
 	t.Helper()
+	return startEnv(t, nil, opts...)
+}
+
+// startWith is start with the store wrapped (to make it fail on demand).
+func startWith(t *testing.T, wrap func(store.Store) store.Store, opts ...option) *env {
+	t.Helper()
+	return startEnv(t, func(e *env) { e.wrapStore = wrap }, opts...)
+}
+
+// startLogged is start with the server's log written to w.
+func startLogged(t *testing.T, w io.Writer, opts ...option) *env {
+	t.Helper()
+	return startEnv(t, func(e *env) { e.logTo = w }, opts...)
+}
+
+func startEnv(t *testing.T, prepare func(*env), opts ...option) *env {
+	t.Helper()
 	cfg, err := config.Parse("serve", []string{"--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--store", "memory"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +148,9 @@ func start(t *testing.T, opts ...option) *env {
 		cfg.TokenKeyFile = filepath.Join(cfg.DataDir, "join-token-keys.json")
 	}
 	e := &env{t: t, cfg: cfg, clock: &clock{now: time.Now().UTC()}, presence: &presence{status: map[string]meetings.PresenceStatus{}}}
+	if prepare != nil {
+		prepare(e)
+	}
 	e.run()
 	t.Cleanup(e.stop)
 	return e
@@ -117,7 +159,11 @@ func start(t *testing.T, opts ...option) *env {
 func (e *env) run() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, e.cfg, server.Options{Now: e.clock.Now, Presence: e.presence})
+	opts := server.Options{Now: e.clock.Now, Presence: e.presence, WrapStore: e.wrapStore}
+	if e.logTo != nil {
+		opts.Log = slog.New(slog.NewTextHandler(e.logTo, nil))
+	}
+	srv, err := server.New(ctx, e.cfg, opts)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)

@@ -291,3 +291,70 @@ func TestKillNineBetweenCommitAndDelivery(t *testing.T) {
 		}
 	}
 }
+
+// carillon runs the binary with args and returns its output.
+func carillon(t *testing.T, args ...string) string {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("carillon %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestAdminCommands reads a running server's store with `carillon meetings`.
+func TestAdminCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	p := startProcess(t, freePort(t), "--data-dir", dir)
+	c := p.client()
+	m, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("admin-view"), MediaRegion: aws.String("eu-west-1"),
+		Tags: []*chimesdkmeetings.Tag{{Key: aws.String("team"), Value: aws.String("blue")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.Meeting.MeetingId, ExternalUserId: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("gone"), MediaRegion: aws.String("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteMeeting(&chimesdkmeetings.DeleteMeetingInput{MeetingId: gone.Meeting.MeetingId}); err != nil {
+		t.Fatal(err)
+	}
+
+	list := carillon(t, "meetings", "list", "--data-dir", dir)
+	if !strings.Contains(list, *m.Meeting.MeetingId) || !strings.Contains(list, "1/250") || strings.Contains(list, *gone.Meeting.MeetingId) {
+		t.Fatalf("meetings list:\n%s", list)
+	}
+	all := carillon(t, "meetings", "list", "--all", "--data-dir", dir)
+	if !strings.Contains(all, *gone.Meeting.MeetingId) || !strings.Contains(all, "(Deleted)") {
+		t.Fatalf("meetings list --all:\n%s", all)
+	}
+	show := carillon(t, "meetings", "show", *m.Meeting.MeetingId, "--data-dir", dir)
+	for _, want := range []string{"admin-view", "eu-west-1", "team=blue", *a.Attendee.AttendeeId, "alice", "SendReceive", "active"} {
+		if !strings.Contains(show, want) {
+			t.Fatalf("meetings show lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Contains(show, *a.Attendee.JoinToken) {
+		t.Fatal("meetings show prints a join token")
+	}
+	help := carillon(t, "serve", "--help")
+	for _, want := range []string{"--listen", "CARILLON_LISTEN", "--quota-preset", "--webhook-url", "--idle-timeout"} {
+		if !strings.Contains(help, want) {
+			t.Fatalf("serve --help lacks %q", want)
+		}
+	}
+	if v := carillon(t, "version"); !strings.HasPrefix(v, "carillon ") {
+		t.Fatalf("version: %q", v)
+	}
+}

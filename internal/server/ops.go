@@ -27,6 +27,7 @@ func (s *Server) opsHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("POST /internal/v1/join-tokens/verify", s.verifyJoinToken)
 	mux.Handle("GET /v1/events", s.stream)
 	mux.HandleFunc("GET /v1/events/dead-letters", s.deadLetters)

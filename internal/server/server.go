@@ -20,6 +20,8 @@ import (
 	"github.com/carillon-dev/carillon/internal/config"
 	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/metrics"
+	"github.com/carillon-dev/carillon/internal/quota"
 	"github.com/carillon-dev/carillon/internal/sigv4"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
@@ -38,6 +40,8 @@ type Server struct {
 
 	dispatcher *events.Dispatcher
 	stream     *events.Stream
+	metrics    *metrics.Metrics
+	api        *api.Handler
 
 	apiListener net.Listener
 	opsListener net.Listener
@@ -50,6 +54,9 @@ type Options struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Presence meetings.Presence
+	// WrapStore, when set, wraps the store the configuration opens (tests
+	// use it to make the store fail).
+	WrapStore func(store.Store) store.Store
 }
 
 // New opens everything the configuration names and binds the listeners, so
@@ -101,6 +108,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, fmt.Errorf("unknown store %q", cfg.Store)
 	}
 
+	if opts.WrapStore != nil {
+		s.store = opts.WrapStore(s.store)
+	}
+	s.metrics = metrics.New(s.store)
+	s.store = s.metrics.InstrumentStore(s.store)
+
 	if cfg.TokenKeyFile != "" {
 		if s.keys, err = token.Open(cfg.TokenKeyFile); err != nil {
 			return nil, fmt.Errorf("join-token keys: %w", err)
@@ -139,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	dcfg.MaxAttempts = cfg.DeliveryMaxAttempts
 	dcfg.BaseBackoff, dcfg.MaxBackoff = cfg.DeliveryBackoff, cfg.DeliveryMaxBackoff
 	dcfg.Retention = cfg.EventRetention
-	s.dispatcher = events.NewDispatcher(s.store, sinks, dcfg, s.log, nil)
+	s.dispatcher = events.NewDispatcher(s.store, sinks, dcfg, s.log, s.metrics)
 	s.stream = events.NewStream(s.store, time.Second)
 
 	mcfg := meetings.DefaultConfig()
@@ -166,27 +179,31 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	// Signatures are checked against the real clock: opts.Now moves only the
 	// meetings lifecycle (tests jump it by hours).
 	verifier := sigv4.NewVerifier(sigv4.Config{Service: "chime", Credentials: s.accounts})
-	apiHandler := api.New(api.Config{
-		Service:  s.service,
-		Verifier: verifier,
-		Accounts: s.accounts,
-		Log:      s.log,
-		MaxBody:  cfg.MaxBody,
+	s.api = api.New(api.Config{
+		Service:     s.service,
+		Verifier:    verifier,
+		Accounts:    s.accounts,
+		Log:         s.log,
+		MaxBody:     cfg.MaxBody,
+		MaxInFlight: cfg.MaxInFlight,
+		Limiter:     quota.NewLimiter(cfg.RateLimit, cfg.RateBurst),
+		Observer:    s.metrics,
 	})
 	s.apiServer = &http.Server{
-		Handler:           apiHandler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler:           s.api,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeoutHTTP,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.opsServer = &http.Server{
 		Handler:           s.opsHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeoutHTTP,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.opsServer.RegisterOnShutdown(s.stream.Close)
@@ -229,9 +246,6 @@ func (s *Server) Dispatcher() *events.Dispatcher { return s.dispatcher }
 // ReloadKeys re-reads the join-token key file (on SIGHUP).
 func (s *Server) ReloadKeys() error { return s.keys.Reload() }
 
-// shutdownGrace is how long in-flight requests get to finish on shutdown.
-const shutdownGrace = 15 * time.Second
-
 // Run serves until ctx ends, then shuts down gracefully: it stops accepting,
 // lets in-flight requests finish, stops the lifecycle and closes the store.
 func (s *Server) Run(ctx context.Context) error {
@@ -254,7 +268,8 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	s.api.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
 	defer cancel()
 	err := errors.Join(s.apiServer.Shutdown(shutdownCtx), s.opsServer.Shutdown(shutdownCtx))
 	// Events not yet delivered stay in the durable outbox for the next start.

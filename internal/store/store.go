@@ -114,6 +114,12 @@ type OutboxStats struct {
 	OldestPending time.Time
 }
 
+// Stats counts what is active.
+type Stats struct {
+	ActiveMeetings  int
+	ActiveAttendees int
+}
+
 // Reader reads inside a transaction or a snapshot.
 type Reader interface {
 	// Meeting returns the meeting with id owned by accountID, active or ended.
@@ -155,6 +161,8 @@ type Reader interface {
 	LastEventSeq() (int64, error)
 	// Outbox describes the pending and dead deliveries.
 	Outbox() (OutboxStats, error)
+	// Stats counts active meetings and their attendees.
+	Stats() (Stats, error)
 }
 
 // MeetingFilter selects meetings for administration.

@@ -63,7 +63,8 @@ class CarillonServer:
 
     START_TIMEOUT = 20.0
 
-    def __init__(self):
+    def __init__(self, *extra_args):
+        self.extra_args = list(extra_args)
         binary = os.environ.get("CARILLON_BIN", "")
         if not binary:
             raise RuntimeError(
@@ -90,6 +91,7 @@ class CarillonServer:
                 "--ops-listen", "",
                 "--data-dir", self.data_dir,
                 "--log-format", "json",
+                *self.extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -700,6 +702,52 @@ class AuthTests(CarillonTestCase):
         self.assertTrue(err.headers.get("x-amzn-RequestId"))
         body = json.loads(err.read())
         self.assertEqual(body.get("RequestId"), err.headers.get("x-amzn-RequestId"))
+
+
+class ThrottlingRetryTests(unittest.TestCase):
+    """boto3's standard retry mode against the real service's quotas."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = CarillonServer("--quota-preset", "aws")
+        try:
+            cls.server.start()
+        except BaseException:
+            cls.server.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def client(self, retries):
+        return boto3.session.Session().client(
+            "chime-sdk-meetings", region_name=REGION, endpoint_url=self.server.url,
+            aws_access_key_id="test", aws_secret_access_key="test",
+            config=Config(retries=retries, connect_timeout=5, read_timeout=15))
+
+    def test_standard_retry_mode_rides_out_throttling(self):
+        """Past 10 requests/s (bursts of 20) the server throttles; standard mode retries and succeeds."""
+        bare = self.client({"total_max_attempts": 1})
+        meeting = bare.create_meeting(ClientRequestToken=token(), MediaRegion=REGION,
+                                      ExternalMeetingId="throttled")["Meeting"]
+        throttled = 0
+        for _ in range(40):
+            try:
+                bare.get_meeting(MeetingId=meeting["MeetingId"])
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "ThrottlingException")
+                self.assertEqual(e.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+                throttled += 1
+        self.assertGreater(throttled, 0, "40 back-to-back calls were never throttled under the aws preset")
+
+        retrying = self.client({"mode": "standard", "max_attempts": 10})
+        retries = 0
+        for _ in range(40):
+            resp = retrying.get_meeting(MeetingId=meeting["MeetingId"])
+            self.assertEqual(resp["Meeting"]["MeetingId"], meeting["MeetingId"])
+            retries += resp["ResponseMetadata"]["RetryAttempts"]
+        self.assertGreater(retries, 0, "standard mode never had to retry")
 
 
 def main():

@@ -172,6 +172,28 @@ func dataSource(opts Options, memName string, readOnly bool) (string, error) {
 	return "file:" + opts.Path + "?" + params.Encode(), nil
 }
 
+// OpenReadOnly opens an existing database for reading only, beside a server
+// that may be running on it (WAL lets readers in other processes see its
+// committed state). Write fails.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s: %w", path, err)
+	}
+	dsn, err := dataSource(Options{Path: path, Synchronous: "NORMAL"}, "", true)
+	if err != nil {
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := read.PingContext(ctx); err != nil {
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{read: read, queries: sqlstore.NewQueries(dialect())}, nil
+}
+
 // View runs fn on a read transaction, which in WAL mode sees one snapshot
 // and never waits for the writer.
 func (s *Store) View(ctx context.Context, fn func(store.Reader) error) error {
@@ -189,6 +211,9 @@ var errClosed = errors.New("sqlite store: closed")
 // Write queues fn for the writer goroutine and waits until the commit that
 // carries it is durable.
 func (s *Store) Write(ctx context.Context, fn func(store.Writer) error) error {
+	if s.write == nil {
+		return errors.New("sqlite store: opened read-only")
+	}
 	req := &request{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
 	case s.batches <- req:
@@ -329,6 +354,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close stops the writer after the commits under way and closes the database.
 func (s *Store) Close() error {
+	if s.write == nil { // read-only
+		return s.read.Close()
+	}
 	select {
 	case <-s.done:
 		return nil

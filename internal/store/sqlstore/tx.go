@@ -64,7 +64,7 @@ type Queries struct {
 	updateCaps, tags, putTag, deleteTag                                 string
 	insertEvent, insertDelivery, completeDelivery, failDelivery         string
 	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
-	lastEventSeq, outbox, purgeEvents                                   string
+	lastEventSeq, outbox, purgeEvents, stats                            string
 }
 
 const meetingColumns = `id, account_id, api_region, client_request_token, params_hash, external_meeting_id,
@@ -131,6 +131,7 @@ func NewQueries(d *Dialect) *Queries {
 		eventsAfter:        p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
 		eventsAfterMeeting: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.meeting_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
 		lastEventSeq:       p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
+		stats:              p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
 		outbox: p(`SELECT COALESCE(SUM(CASE WHEN d.dead = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(d.dead), 0),
 			COALESCE(MIN(CASE WHEN d.dead = 0 THEN e.created_at END), 0)
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
@@ -640,4 +641,10 @@ func (t *Tx) Outbox() (store.OutboxStats, error) {
 		st.OldestPending = fromMillis(oldest)
 	}
 	return st, nil
+}
+
+func (t *Tx) Stats() (store.Stats, error) {
+	var st store.Stats
+	err := t.q.QueryRowContext(t.ctx, t.sql.stats).Scan(&st.ActiveMeetings, &st.ActiveAttendees)
+	return st, err
 }

@@ -278,6 +278,13 @@ func testAttendees(t *testing.T, s store.Store) {
 	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 1 {
 		t.Fatalf("AttendeeCount = %d, want 1", n)
 	}
+	read(t, s, func(r store.Reader) error {
+		st, err := r.Stats()
+		if err != nil || st.ActiveMeetings != 1 || st.ActiveAttendees != 1 {
+			return fmt.Errorf("Stats = %+v, %v", st, err)
+		}
+		return nil
+	})
 	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendee(newAttendee(m, "alice")) })
 	if !errors.Is(err, store.ErrDuplicate) {
 		t.Fatalf("second alice: %v, want ErrDuplicate", err)
@@ -428,6 +435,10 @@ func testReplicas(t *testing.T, s store.Store) {
 		n, err := r.CountActiveMeetings("111111111111")
 		if err != nil || n != 3 {
 			return fmt.Errorf("CountActiveMeetings = %d, %v; want 3", n, err)
+		}
+		st, err := r.Stats()
+		if err != nil || st.ActiveMeetings != 3 || st.ActiveAttendees != 0 {
+			return fmt.Errorf("Stats = %+v, %v", st, err)
 		}
 		return nil
 	})
