@@ -94,7 +94,7 @@ func (rc *receiver) waitFor(n int) []events.Envelope {
 		case <-rc.arrived:
 		case <-time.After(50 * time.Millisecond):
 		case <-deadline:
-			rc.t.Fatalf("only %d of %d events arrived", have, n)
+			rc.t.Fatalf("only %d of %d events arrived: %v", have, n, types(rc.got))
 		}
 	}
 }
@@ -310,5 +310,63 @@ func (e *env) opsJSON(method, path string, body io.Reader, out any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+// TestEveryEndIsReported checks MeetingEnded (after AttendeeDeleted for
+// each attendee) for the automatic ends, and media-plane events.
+func TestEveryEndIsReported(t *testing.T) {
+	rc := newReceiver(t)
+	e := start(t, withWebhook(rc))
+	primary := e.createMeeting("primary")
+	replica := e.createMeeting("replica", func(in *chimesdkmeetings.CreateMeetingInput) { in.PrimaryMeetingId = primary.MeetingId })
+	a := e.createAttendee(*replica.MeetingId, "alice")
+	if err := e.srv.Service().RecordAttendeeEvent(e.ctx(), *replica.MeetingId, *a.AttendeeId+"#content", events.AttendeeContentJoined); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Service().RecordAttendeeEvent(e.ctx(), *replica.MeetingId, *a.AttendeeId, "chime:Bogus"); err == nil {
+		t.Fatal("an unknown media event was accepted")
+	}
+	e.clock.Advance(6 * time.Minute)
+	e.endDue()
+	// Order holds within a meeting, not across meetings.
+	perMeeting := map[string][]string{}
+	for _, env := range rc.waitFor(7) {
+		perMeeting[env.Detail.ExternalMeetingID] = append(perMeeting[env.Detail.ExternalMeetingID],
+			strings.TrimPrefix(env.Detail.EventType, "chime:")+"/"+env.Detail.NetworkType)
+	}
+	if got := fmt.Sprint(perMeeting["primary"]); got != "[MeetingStarted/ MeetingEnded/]" {
+		t.Fatalf("primary: %s", got)
+	}
+	if got := fmt.Sprint(perMeeting["replica"]); got != "[MeetingStarted/ AttendeeAdded/ AttendeeContentJoined/Voip AttendeeDeleted/ MeetingEnded/]" {
+		t.Fatalf("replica: %s", got)
+	}
+}
+
+// TestUnreachableDestinationDoesNotBlockMeetings points notifications at a
+// closed port: meetings work, and their events wait in the outbox.
+func TestUnreachableDestinationDoesNotBlockMeetings(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	e := start(t, withConfig(func(c *config.Config) {
+		c.NotificationsEndpoint = "http://" + freePort(t)
+		c.DeliveryBackoff, c.DeliveryMaxBackoff = time.Hour, time.Hour
+	}))
+	m := e.createMeeting("unreachable", func(in *chimesdkmeetings.CreateMeetingInput) {
+		in.NotificationsConfiguration = &chimesdkmeetings.NotificationsConfiguration{SqsQueueArn: aws.String("arn:aws:sqs:us-east-1:123456789012:nowhere")}
+	})
+	e.createAttendee(*m.MeetingId, "alice")
+	if _, err := e.client.GetMeetingWithContext(e.ctx(), &chimesdkmeetings.GetMeetingInput{MeetingId: m.MeetingId}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.metric(`carillon_event_deliveries_total{kind="sqs",result="failure"}`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery was attempted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := e.metric("carillon_event_outbox_pending"); got != 2 {
+		t.Fatalf("outbox pending = %v, want the 2 events waiting", got)
 	}
 }

@@ -262,3 +262,42 @@ func TestRequestLog(t *testing.T) {
 		t.Fatal("the log holds a token or a signature")
 	}
 }
+
+// failingStore fails every write with an internal error.
+type failingStore struct{ store.Store }
+
+func (failingStore) Write(context.Context, func(store.Writer) error) error {
+	return errors.New("disk I/O error: /var/lib/carillon/carillon.db")
+}
+
+func TestServiceFailureHidesTheCause(t *testing.T) {
+	var buf syncBuffer
+	e := startEnv(t, func(e *env) {
+		e.logTo = &buf
+		e.wrapStore = func(st store.Store) store.Store { return failingStore{st} }
+	})
+	_, err := e.client.CreateMeetingWithContext(e.ctx(), &chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("x1"), MediaRegion: aws.String("us-east-1")})
+	wantAPIError(t, err, "ServiceFailureException", 500, "unexpected failure")
+	if strings.Contains(err.Error(), "disk") {
+		t.Fatalf("the cause reached the client: %v", err)
+	}
+	if !strings.Contains(buf.String(), "disk I/O error") {
+		t.Fatal("the cause was not logged")
+	}
+}
+
+func TestSingleKeyPairFromConfiguration(t *testing.T) {
+	e := start(t, withConfig(func(c *config.Config) {
+		c.AccessKeyID, c.SecretAccessKey, c.AccountID = "AKIASINGLE", "single-secret", "333333333333"
+	}))
+	c := e.newClient("AKIASINGLE", "single-secret", "")
+	out, err := c.CreateMeetingWithContext(e.ctx(), &chimesdkmeetings.CreateMeetingInput{ExternalMeetingId: aws.String("single"), MediaRegion: aws.String("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(*out.Meeting.MeetingArn, ":333333333333:") {
+		t.Fatalf("ARN %s", *out.Meeting.MeetingArn)
+	}
+	_, err = e.client.GetMeetingWithContext(e.ctx(), &chimesdkmeetings.GetMeetingInput{MeetingId: out.Meeting.MeetingId})
+	wantAPIError(t, err, "ForbiddenException", 403, "")
+}

@@ -204,7 +204,8 @@ type Writer interface {
 	// DeleteTags removes tags by key; absent keys are ignored.
 	DeleteTags(meetingID string, keys []string) error
 	// AppendEvent writes an event (setting its Seq) and a pending delivery
-	// to each destination, due at once.
+	// to each destination, due at once whatever the clock of the dispatcher
+	// (on another replica, perhaps).
 	AppendEvent(e *Event, destinations []string) error
 	// CompleteDelivery removes a delivery that arrived.
 	CompleteDelivery(eventSeq int64, destination string) error

@@ -691,6 +691,28 @@ class AuthTests(CarillonTestCase):
         anon = make_client(signed=False)
         self.assert_error("UnauthorizedException", 401, "get_meeting", client=anon, MeetingId=str(uuid.uuid4()))
 
+    def test_presigned_url(self):
+        """A URL presigned by boto3 (SigV4 query form) works without any other credentials, until it expires."""
+        meeting = self.create_meeting()
+        url = self.client.generate_presigned_url(
+            "get_meeting", Params={"MeetingId": meeting["MeetingId"]}, ExpiresIn=60)
+        self.assertIn("X-Amz-Signature=", url)
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(json.loads(resp.read())["Meeting"]["MeetingId"], meeting["MeetingId"])
+        tampered = url.replace(meeting["MeetingId"], str(uuid.uuid4()))
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(tampered, timeout=10)
+        self.assertEqual(cm.exception.code, 403)
+        self.assertEqual(cm.exception.headers.get("x-amzn-ErrorType"), "ForbiddenException")
+        expiring = self.client.generate_presigned_url(
+            "get_meeting", Params={"MeetingId": meeting["MeetingId"]}, ExpiresIn=1)
+        time.sleep(2.1)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(expiring, timeout=10)
+        self.assertEqual(cm.exception.code, 403)
+        self.assertIn("expired", json.loads(cm.exception.read())["Message"])
+
     def test_raw_unsigned_http_request(self):
         """Without any SDK: a bare GET gets 401 with the AWS error headers."""
         req = urllib.request.Request(f"{SERVER.url}/meetings/{uuid.uuid4()}", method="GET")

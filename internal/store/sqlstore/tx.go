@@ -530,7 +530,8 @@ func (t *Tx) AppendEvent(e *store.Event, destinations []string) error {
 		return err
 	}
 	for _, dest := range destinations {
-		if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, millis(e.CreatedAt)); err != nil {
+		// Due at once by any clock: 0 is before every time a dispatcher reads.
+		if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, 0); err != nil {
 			return err
 		}
 	}

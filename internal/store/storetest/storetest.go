@@ -767,8 +767,9 @@ func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
 	if got := fmt.Sprint(due(t, s, epoch, 1)); got != "[hook/a hook/c sqs/a]" {
 		t.Fatalf("due, one per group = %s", got)
 	}
-	if got := due(t, s, epoch.Add(-time.Second), 10); len(got) != 0 {
-		t.Fatalf("deliveries due before their event: %v", got)
+	// New deliveries are due at once, even by a clock behind the writer's.
+	if got := fmt.Sprint(due(t, s, epoch.Add(-time.Hour), 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+		t.Fatalf("due by a slow clock = %s", got)
 	}
 	// A failed head holds back its group until it is due again.
 	write(t, s, func(w store.Writer) error {
