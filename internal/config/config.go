@@ -28,7 +28,10 @@ type Config struct {
 	Store     string // sqlite, memory, postgres
 	Sync      string // FULL or NORMAL, for sqlite
 	// PostgresURL is the connection string of the postgres store.
-	PostgresURL string
+	PostgresURL              string
+	PostgresSchema           string
+	PostgresMaxConns         int
+	PostgresStatementTimeout time.Duration
 
 	Credentials                     string
 	AccessKeyID                     string
@@ -76,14 +79,18 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "`HOST:PORT` the API listens on")
 	fs.StringVar(&c.PublicURL, "public-url", "", "`URL` clients reach this server at; MediaPlacement URLs point there (default: http://<listen>)")
 	fs.StringVar(&c.DataDir, "data-dir", "carillon-data", "`DIR` for the database and the join-token keys; created on first start")
-	fs.StringVar(&c.Store, "store", "sqlite", "store `KIND`: sqlite (durable, in the data directory) or memory (throwaway)")
+	fs.StringVar(&c.Store, "store", "sqlite", "store `KIND`: sqlite (durable, in the data directory), memory (throwaway) or postgres (several replicas)")
+	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL connection `URL` for --store postgres, e.g. postgres://carillon@db:5432/carillon")
+	fs.StringVar(&c.PostgresSchema, "postgres-schema", "", "PostgreSQL `SCHEMA` to use (created if needed); default: the connection's search_path")
+	fs.IntVar(&c.PostgresMaxConns, "postgres-max-conns", 20, "connections to PostgreSQL per replica (`N`)")
+	fs.DurationVar(&c.PostgresStatementTimeout, "postgres-statement-timeout", 10*time.Second, "abort a PostgreSQL statement after this long (`DURATION`)")
 	fs.StringVar(&c.Sync, "sqlite-sync", "FULL", "`MODE` FULL makes each acknowledged write survive power loss; NORMAL only a crash of the process")
 	fs.StringVar(&c.Credentials, "credentials", "", "`FILE` of accounts and access keys (JSON); without it only the local pair test/test is accepted")
 	fs.StringVar(&c.AccessKeyID, "access-key-id", "", "a single access `KEY` to accept instead of a credentials file (prefer the environment variable)")
 	fs.StringVar(&c.SecretAccessKey, "secret-access-key", "", "the `SECRET` of --access-key-id (prefer the environment variable: flags show in process lists)")
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "the 12-digit account `ID` of --access-key-id")
 	fs.BoolVar(&c.InsecureAllowDefaultCredentials, "insecure-allow-default-credentials", false, "accept the local pair test/test on a non-loopback address")
-	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "`FILE` of the join-token keys (default: <data-dir>/join-token-keys.json)")
+	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "`FILE` of the join-token keys (default: <data-dir>/join-token-keys.json); replicas must share it")
 	fs.IntVar(&c.MaxAttendees, "max-attendees", 250, "attendee ceiling of a meeting without MeetingFeatures.Attendee.MaxCount (`N`)")
 	fs.IntVar(&c.MaxReplicas, "max-replicas", 4, "active replica meetings per primary meeting (`N`)")
 	fs.IntVar(&c.MaxActiveMeetings, "max-active-meetings", 0, "active meetings per account (`N`); 0 means no limit")
@@ -238,8 +245,18 @@ func (c *Config) Check() error {
 			bad("--data-dir must not be empty with --store sqlite")
 		}
 	case "memory":
+	case "postgres":
+		if c.PostgresURL == "" {
+			bad("--store postgres needs --postgres-url (or CARILLON_POSTGRES_URL)")
+		}
+		if c.PostgresMaxConns < 2 {
+			bad("--postgres-max-conns %d: want at least 2", c.PostgresMaxConns)
+		}
+		if c.PostgresStatementTimeout <= 0 {
+			bad("--postgres-statement-timeout %s: must be positive", c.PostgresStatementTimeout)
+		}
 	default:
-		bad("--store %q: want sqlite or memory", c.Store)
+		bad("--store %q: want sqlite, memory or postgres", c.Store)
 	}
 	c.Sync = strings.ToUpper(c.Sync)
 	if c.Sync != "FULL" && c.Sync != "NORMAL" {
@@ -313,7 +330,7 @@ func (c *Config) Check() error {
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		bad("--access-key-id and --secret-access-key go together")
 	}
-	if c.TokenKeyFile == "" && c.Store == "sqlite" {
+	if c.TokenKeyFile == "" && c.Store != "memory" {
 		c.TokenKeyFile = filepath.Join(c.DataDir, "join-token-keys.json")
 	}
 	return errors.Join(errs...)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/server"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a logger and a test at once.
@@ -114,6 +116,15 @@ func withCredentials(path string) option { return func(c *config.Config) { c.Cre
 
 func withConfig(f func(c *config.Config)) option { return f }
 
+// withPostgres runs the server on a PostgreSQL schema of the test's own.
+func withPostgres(t *testing.T) option {
+	url, schema := pgtest.Schema(t)
+	keys := filepath.Join(t.TempDir(), "join-token-keys.json")
+	return func(c *config.Config) {
+		c.Store, c.PostgresURL, c.PostgresSchema, c.TokenKeyFile = "postgres", url, schema, keys
+	}
+}
+
 // start runs a server on a free loopback port with an in-memory store.
 func start(t *testing.T, opts ...option) *env {
 	t.Helper()
@@ -146,6 +157,11 @@ func startEnv(t *testing.T, prepare func(*env), opts ...option) *env {
 	}
 	if cfg.Store == "sqlite" {
 		cfg.TokenKeyFile = filepath.Join(cfg.DataDir, "join-token-keys.json")
+	}
+	// CARILLON_E2E_STORE=postgres runs the tests that do not ask for a
+	// particular store against PostgreSQL.
+	if cfg.Store == "memory" && os.Getenv("CARILLON_E2E_STORE") == "postgres" {
+		withPostgres(t)(&cfg)
 	}
 	e := &env{t: t, cfg: cfg, clock: &clock{now: time.Now().UTC()}, presence: &presence{status: map[string]meetings.PresenceStatus{}}}
 	if prepare != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,11 +37,19 @@ var binary = sync.OnceValues(func() (string, error) {
 
 // process is the carillon binary running as a child process.
 type process struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr string
-	log  *strings.Builder
-	done chan error
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	logMu  sync.Mutex
+	log    strings.Builder
+	done   chan error
+	exited atomic.Bool
+}
+
+func (p *process) logString() string {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.log.String()
 }
 
 func freePort(t *testing.T) string {
@@ -65,22 +74,23 @@ func startProcess(t *testing.T, addr string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, cmd: cmd, addr: addr, log: &strings.Builder{}, done: make(chan error, 1)}
+	p := &process{t: t, cmd: cmd, addr: addr, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logMu sync.Mutex
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			logMu.Lock()
+			p.logMu.Lock()
 			p.log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
+			p.logMu.Unlock()
 		}
-		p.done <- cmd.Wait()
+		err := cmd.Wait()
+		p.exited.Store(true)
+		p.done <- err
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		if !p.exited.Load() {
 			cmd.Process.Kill()
 			<-p.done
 		}
@@ -93,7 +103,7 @@ func startProcess(t *testing.T, addr string, args ...string) *process {
 			return p
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("carillon did not start:\n%s", p.log.String())
+			t.Fatalf("carillon did not start:\n%s", p.logString())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -224,14 +234,14 @@ func TestGracefulShutdown(t *testing.T) {
 	select {
 	case err := <-p.done:
 		if err != nil {
-			t.Fatalf("carillon exited with %v after SIGTERM:\n%s", err, p.log.String())
+			t.Fatalf("carillon exited with %v after SIGTERM:\n%s", err, p.logString())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("carillon did not exit after SIGTERM")
 	}
 	wg.Wait()
-	if !strings.Contains(p.log.String(), "stopped") {
-		t.Fatalf("no clean stop in the log:\n%s", p.log.String())
+	if !strings.Contains(p.logString(), "stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", p.logString())
 	}
 	p2 := startProcess(t, addr, "--data-dir", dir)
 	stored := 0

@@ -91,6 +91,9 @@ type Dispatcher struct {
 	observer Observer
 	wake     chan struct{}
 
+	// leaser, when set, makes one replica at a time the dispatcher.
+	leaser store.Leaser
+
 	// retryAt is the earliest retry scheduled by the last round, so that
 	// short back-offs are not stretched to the poll interval.
 	mu      sync.Mutex
@@ -113,8 +116,52 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
+// LeadWith makes the dispatcher deliver only while it holds the store's
+// "event-dispatch" leadership, so that several replicas deliver each event
+// once, in order; when the leader dies another replica takes over.
+func (d *Dispatcher) LeadWith(l store.Leaser) { d.leaser = l }
+
+// leaderRetry is how often a replica that is not the leader tries to become it.
+const leaderRetry = 2 * time.Second
+
 // Run delivers until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
+	if d.leaser == nil {
+		d.run(ctx, nil)
+		return
+	}
+	for ctx.Err() == nil {
+		lost, release, ok, err := d.leaser.TryLead(ctx, "event-dispatch")
+		if err != nil && ctx.Err() == nil {
+			d.log.WarnContext(ctx, "event dispatch: leadership", "err", err)
+		}
+		if ok {
+			d.log.InfoContext(ctx, "this replica now dispatches events")
+			d.run(ctx, lost)
+			release()
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(leaderRetry):
+		}
+	}
+}
+
+// run delivers until ctx ends or lost is closed.
+func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if lost != nil {
+		go func() {
+			select {
+			case <-lost:
+				d.log.WarnContext(ctx, "event dispatch leadership lost")
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	lastPurge := time.Time{}
 	for ctx.Err() == nil {
 		n, err := d.DispatchOnce(ctx)

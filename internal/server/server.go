@@ -24,6 +24,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/quota"
 	"github.com/carillon-dev/carillon/internal/sigv4"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/postgres"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
 	"github.com/carillon-dev/carillon/internal/token"
 )
@@ -104,10 +105,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		s.store = st
+	case "postgres":
+		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.PostgresURL, Schema: cfg.PostgresSchema,
+			MaxConns: cfg.PostgresMaxConns, StatementTimeout: cfg.PostgresStatementTimeout})
+		if err != nil {
+			return nil, err
+		}
+		s.store = st
 	default:
 		return nil, fmt.Errorf("unknown store %q", cfg.Store)
 	}
 
+	leaser, _ := s.store.(store.Leaser)
 	if opts.WrapStore != nil {
 		s.store = opts.WrapStore(s.store)
 	}
@@ -153,6 +162,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	dcfg.BaseBackoff, dcfg.MaxBackoff = cfg.DeliveryBackoff, cfg.DeliveryMaxBackoff
 	dcfg.Retention = cfg.EventRetention
 	s.dispatcher = events.NewDispatcher(s.store, sinks, dcfg, s.log, s.metrics)
+	if leaser != nil {
+		s.dispatcher.LeadWith(leaser)
+	}
 	s.stream = events.NewStream(s.store, time.Second)
 
 	mcfg := meetings.DefaultConfig()

@@ -237,3 +237,13 @@ type Store interface {
 	// Close flushes and releases the store.
 	Close() error
 }
+
+// Leaser is implemented by stores that several replicas share, so that work
+// which must happen once at a time (event dispatch) runs on one replica.
+// A store without it has one process, which always leads.
+type Leaser interface {
+	// TryLead takes the named leadership if no one holds it. lost is
+	// closed when it is lost (the replica's connection died); release
+	// gives it up.
+	TryLead(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool, err error)
+}

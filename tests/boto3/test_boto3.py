@@ -14,6 +14,7 @@ import atexit
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -91,6 +92,8 @@ class CarillonServer:
                 "--ops-listen", "",
                 "--data-dir", self.data_dir,
                 "--log-format", "json",
+                # Extra flags, e.g. to run against PostgreSQL.
+                *shlex.split(os.environ.get("CARILLON_SERVE_ARGS", "")),
                 *self.extra_args,
             ],
             stdin=subprocess.DEVNULL,

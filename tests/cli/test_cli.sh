@@ -62,8 +62,10 @@ trap 'exit 130' INT TERM
 
 # Start the server. Port 0: the kernel picks a free port, and the server logs
 # the address it bound.
+# CARILLON_SERVE_ARGS adds flags (e.g. to run against PostgreSQL).
+# shellcheck disable=SC2086
 env -u CARILLON_CONFIG -u CARILLON_CREDENTIALS -u CARILLON_ACCESS_KEY_ID -u CARILLON_SECRET_ACCESS_KEY \
-	"$CARILLON_BIN" serve --listen 127.0.0.1:0 --ops-listen "" --data-dir "$WORK/data" --log-format json \
+	"$CARILLON_BIN" serve --listen 127.0.0.1:0 --ops-listen "" --data-dir "$WORK/data" --log-format json ${CARILLON_SERVE_ARGS:-} \
 	</dev/null >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 

@@ -86,7 +86,9 @@ async function startServer() {
   // Port 0: the kernel picks a free port, and the server logs the one it bound.
   server = spawn(
     BIN,
-    ["serve", "--listen", "127.0.0.1:0", "--ops-listen", "", "--data-dir", join(workDir, "data"), "--log-format", "json"],
+    ["serve", "--listen", "127.0.0.1:0", "--ops-listen", "", "--data-dir", join(workDir, "data"), "--log-format", "json",
+      // Extra flags, e.g. to run against PostgreSQL.
+      ...(process.env.CARILLON_SERVE_ARGS ?? "").split(/\s+/).filter(Boolean)],
     { stdio: ["ignore", logFd, logFd], env },
   );
   closeSync(logFd);

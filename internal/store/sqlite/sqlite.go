@@ -119,7 +119,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	d := dialect()
-	if err := sqlstore.Migrate(ctx, write, d, migrations, ""); err != nil {
+	if err := sqlstore.Migrate(ctx, write, d, migrations); err != nil {
 		write.Close()
 		return nil, err
 	}

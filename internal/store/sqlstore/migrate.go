@@ -51,11 +51,19 @@ func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return out, nil
 }
 
+// Conn is what Migrate needs of a connection: *sql.DB and *sql.Conn both
+// have it.
+type Conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // Migrate applies the migrations that db lacks, each in its own transaction
-// together with its entry in schema_migrations. lock, when set, runs first in
-// each transaction so that replicas starting at once apply a migration once.
-// It refuses a database that is newer than this binary.
-func Migrate(ctx context.Context, db *sql.DB, d *Dialect, migrations []Migration, lock string) error {
+// together with its entry in schema_migrations. Replicas that start at once
+// must serialize their calls (PostgreSQL: an advisory lock around it). It
+// refuses a database that is newer than this binary.
+func Migrate(ctx context.Context, db Conn, d *Dialect, migrations []Migration) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -65,7 +73,7 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, migrations []Migration
 		latest = migrations[len(migrations)-1].Version
 	}
 	for _, m := range migrations {
-		if err := apply(ctx, db, d, m, lock); err != nil {
+		if err := apply(ctx, db, d, m); err != nil {
 			return err
 		}
 	}
@@ -79,17 +87,12 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, migrations []Migration
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, d *Dialect, m Migration, lock string) error {
+func apply(ctx context.Context, db Conn, d *Dialect, m Migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if lock != "" {
-		if _, err := tx.ExecContext(ctx, lock); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
-		}
-	}
 	var n int
 	if err := tx.QueryRowContext(ctx, d.Placeholders(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
 		return err

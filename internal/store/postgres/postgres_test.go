@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		url, schema := pgtest.Schema(t)
+		s, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestConcurrentMigrations opens several stores on one new schema at once:
+// each migration is applied once and every store opens.
+func TestConcurrentMigrations(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 2})
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLeadership(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	a, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	_, releaseA, ok, err := a.TryLead(ctx, "dispatch")
+	if err != nil || !ok {
+		t.Fatalf("first leader: %v %v", ok, err)
+	}
+	if _, _, ok, err := b.TryLead(ctx, "dispatch"); err != nil || ok {
+		t.Fatalf("a second leader was allowed: %v %v", ok, err)
+	}
+	if _, release, ok, err := b.TryLead(ctx, "other-work"); err != nil || !ok {
+		t.Fatalf("another name: %v %v", ok, err)
+	} else {
+		release()
+	}
+	releaseA()
+	lost, releaseB, ok, err := b.TryLead(ctx, "dispatch")
+	if err != nil || !ok {
+		t.Fatalf("takeover after release: %v %v", ok, err)
+	}
+	releaseB()
+	<-lost
+}
