@@ -77,7 +77,6 @@ func retryable(err error) bool {
 	return false
 }
 
-
 // Open connects, and brings the schema up to date under an advisory lock so
 // that replicas starting together apply each migration once.
 func Open(ctx context.Context, opts Options) (*Store, error) {
