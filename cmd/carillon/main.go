@@ -36,6 +36,7 @@ Usage:
   carillon keys list           list the join-token keys
   carillon keys rotate         add a new active join-token key; older tokens stay valid
   carillon keys retire ID      remove an old key; the tokens it minted stop working
+  carillon bench [flags]       load an endpoint and measure it (carillon bench --help)
   carillon version             print the version
 `
 
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = keys(args[1:], stdout, stderr)
 	case "events":
 		err = eventsCommand(args[1:], stdout, stderr)
+	case "bench":
+		err = benchCommand(args[1:], stdout, stderr)
 	case "meetings":
 		err = meetingsCommand(args[1:], stdout, stderr, time.Now())
 	case "version", "--version":

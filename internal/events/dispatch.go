@@ -27,6 +27,10 @@ type Routes struct {
 	Notifications bool
 }
 
+// Active reports whether any event can have a destination; when none can,
+// nothing needs to wake the dispatcher.
+func (r Routes) Active() bool { return len(r.Webhooks) > 0 || r.Notifications }
+
 // For returns the destinations of a meeting's events.
 func (r Routes) For(m *store.Meeting) []string {
 	dest := make([]string, 0, len(r.Webhooks)+2)

@@ -22,8 +22,9 @@ type Stream struct {
 	poll      time.Duration
 	keepalive time.Duration
 
-	mu   sync.Mutex
-	wake chan struct{} // closed (and replaced) when events are written
+	mu          sync.Mutex
+	wake        chan struct{} // closed (and replaced) when events are written
+	subscribers int
 
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -39,11 +40,19 @@ func NewStream(st store.Store, poll time.Duration) *Stream {
 // itself, and a graceful shutdown waits for handlers).
 func (s *Stream) Close() { s.closeOnce.Do(func() { close(s.done) }) }
 
-// Notify wakes every subscriber.
+// Notify wakes every subscriber; with none it costs a lock.
 func (s *Stream) Notify() {
 	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
+	if s.subscribers > 0 {
+		close(s.wake)
+		s.wake = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+func (s *Stream) subscribe(delta int) {
+	s.mu.Lock()
+	s.subscribers += delta
 	s.mu.Unlock()
 }
 
@@ -72,6 +81,8 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	s.subscribe(1)
+	defer s.subscribe(-1)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

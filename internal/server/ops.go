@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
@@ -28,6 +29,11 @@ func (s *Server) opsHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	// Profiles, for finding where the time goes (go tool pprof URL).
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("POST /internal/v1/join-tokens/verify", s.verifyJoinToken)
 	mux.Handle("GET /v1/events", s.stream)
 	mux.HandleFunc("GET /v1/events/dead-letters", s.deadLetters)

@@ -181,7 +181,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Presence: opts.Presence,
 		Routes:   routes,
 		Notify: func() {
-			s.dispatcher.Notify()
+			if routes.Active() {
+				s.dispatcher.Notify()
+			}
 			s.stream.Notify()
 		},
 		Now: opts.Now,

@@ -79,3 +79,14 @@ func TestLeadership(t *testing.T) {
 	releaseB()
 	<-lost
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		url, schema := pgtest.Schema(b)
+		s, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -44,14 +44,29 @@ type Options struct {
 
 // Store is the SQLite store.
 type Store struct {
-	read     *sql.DB
-	write    *sql.DB
-	queries  *sqlstore.Queries
+	read    *sql.DB
+	write   *sql.DB
+	queries *sqlstore.Queries
+	// w is the writer's connection; readers is a pool of reading
+	// connections. Each has every statement prepared once.
+	w        *sqlstore.PreparedConn
+	readers  chan *sqlstore.PreparedConn
 	batches  chan *request
 	done     chan struct{}
 	stopped  chan struct{}
 	maxBatch int
 }
+
+// The statements that frame transactions, prepared with the others.
+const (
+	beginWrite  = "BEGIN IMMEDIATE"
+	beginRead   = "BEGIN"
+	commitTx    = "COMMIT"
+	rollbackTx  = "ROLLBACK"
+	savepoint   = "SAVEPOINT carillon"
+	release     = "RELEASE carillon"
+	rollbackSav = "ROLLBACK TO carillon"
+)
 
 var _ store.Store = (*Store)(nil)
 
@@ -147,8 +162,58 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		stopped:  make(chan struct{}),
 		maxBatch: opts.MaxBatch,
 	}
+	wconn, err := write.Conn(ctx)
+	if err == nil {
+		s.w, err = sqlstore.Prepare(ctx, wconn, s.queries, beginWrite, commitTx, rollbackTx, savepoint, release, rollbackSav)
+	}
+	if err == nil {
+		err = s.openReaders(ctx, opts.Readers)
+	}
+	if err != nil {
+		s.closeConns()
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	go s.writer()
 	return s, nil
+}
+
+// openReaders fills the pool of prepared reading connections.
+func (s *Store) openReaders(ctx context.Context, n int) error {
+	s.readers = make(chan *sqlstore.PreparedConn, n)
+	for i := 0; i < n; i++ {
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		p, err := sqlstore.Prepare(ctx, conn, s.queries, beginRead, rollbackTx)
+		if err != nil {
+			return err
+		}
+		s.readers <- p
+	}
+	return nil
+}
+
+// closeConns closes the prepared connections, waiting a little for readers
+// that are in use.
+func (s *Store) closeConns() {
+	if s.w != nil {
+		s.w.Close()
+	}
+	if s.readers == nil {
+		return
+	}
+	timeout := time.After(5 * time.Second)
+	for i := 0; i < cap(s.readers); i++ {
+		select {
+		case p := <-s.readers:
+			p.Close()
+		case <-timeout:
+			return
+		}
+	}
 }
 
 // dataSource builds the driver's DSN; readOnly connections refuse writes.
@@ -191,18 +256,31 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Store{read: read, queries: sqlstore.NewQueries(dialect())}, nil
+	s := &Store{read: read, queries: sqlstore.NewQueries(dialect())}
+	if err := s.openReaders(ctx, 2); err != nil {
+		s.closeConns()
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // View runs fn on a read transaction, which in WAL mode sees one snapshot
 // and never waits for the writer.
 func (s *Store) View(ctx context.Context, fn func(store.Reader) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+	var p *sqlstore.PreparedConn
+	select {
+	case p = <-s.readers:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.readers <- p }()
+	if _, err := p.ExecContext(ctx, beginRead); err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	return fn(sqlstore.NewTx(ctx, tx, s.queries))
+	// Read-only: nothing to keep. The rollback runs even if ctx ended.
+	defer p.ExecContext(context.WithoutCancel(ctx), rollbackTx) //nolint:errcheck // see above
+	return fn(sqlstore.NewTx(ctx, p, s.queries))
 }
 
 // errClosed is returned for writes submitted after Close.
@@ -283,14 +361,17 @@ func (s *Store) commit(batch []*request) {
 	// must not interrupt a transaction that carries others.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+	exec := func(q string) error {
+		_, err := s.w.ExecContext(ctx, q)
+		return err
+	}
+	if err := exec(beginWrite); err != nil {
 		for _, r := range batch {
 			r.result <- err
 		}
 		return
 	}
-	w := sqlstore.NewTx(ctx, tx, s.queries)
+	w := sqlstore.NewTx(ctx, s.w, s.queries)
 	single := len(batch) == 1
 	committed := batch[:0:0]
 	for _, r := range batch {
@@ -300,36 +381,39 @@ func (s *Store) commit(batch []*request) {
 		}
 		if single {
 			if err := run(r.fn, w); err != nil {
-				tx.Rollback() //nolint:errcheck // the error that matters is err
+				exec(rollbackTx) //nolint:errcheck // the error that matters is err
 				r.result <- err
 				return
 			}
 			committed = append(committed, r)
 			break
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT carillon"); err != nil {
+		if err := exec(savepoint); err != nil {
 			r.result <- err
 			continue
 		}
 		if err := run(r.fn, w); err != nil {
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO carillon"); rbErr != nil {
+			if rbErr := exec(rollbackSav); rbErr != nil {
 				err = errors.Join(err, rbErr)
 			}
-			tx.ExecContext(ctx, "RELEASE carillon") //nolint:errcheck // the savepoint is empty now
+			exec(release) //nolint:errcheck // the savepoint is empty now
 			r.result <- err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE carillon"); err != nil {
+		if err := exec(release); err != nil {
 			r.result <- err
 			continue
 		}
 		committed = append(committed, r)
 	}
 	if len(committed) == 0 {
-		tx.Rollback() //nolint:errcheck // nothing to keep
+		exec(rollbackTx) //nolint:errcheck // nothing to keep
 		return
 	}
-	err = tx.Commit()
+	err := exec(commitTx)
+	if err != nil {
+		exec(rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
+	}
 	for _, r := range committed {
 		r.result <- err
 	}
@@ -348,13 +432,16 @@ func run(fn func(store.Writer) error, w store.Writer) (err error) {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	var n int
-	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+	return s.View(ctx, func(r store.Reader) error {
+		_, err := r.LastEventSeq()
+		return err
+	})
 }
 
 // Close stops the writer after the commits under way and closes the database.
 func (s *Store) Close() error {
 	if s.write == nil { // read-only
+		s.closeConns()
 		return s.read.Close()
 	}
 	select {
@@ -364,5 +451,6 @@ func (s *Store) Close() error {
 	}
 	close(s.done)
 	<-s.stopped
+	s.closeConns()
 	return errors.Join(s.read.Close(), s.write.Close())
 }

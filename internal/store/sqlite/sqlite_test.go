@@ -28,3 +28,13 @@ func TestContractMemory(t *testing.T) {
 		return s
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := Open(context.Background(), Options{Path: filepath.Join(b.TempDir(), "carillon.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

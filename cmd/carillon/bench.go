@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/bench"
+)
+
+// benchReport is what --json writes.
+type benchReport struct {
+	Machine  map[string]any `json:"machine"`
+	Config   map[string]any `json:"config"`
+	Ceiling  *bench.Result  `json:"ceiling,omitempty"`
+	Result   *bench.Result  `json:"result"`
+	Started  time.Time      `json:"started"`
+	Endpoint string         `json:"endpoint"`
+}
+
+func benchCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", envOr("CARILLON_BENCH_ENDPOINT", "http://127.0.0.1:8080"), "API `URL` to load")
+	key := fs.String("access-key-id", envOr("AWS_ACCESS_KEY_ID", "test"), "access `KEY` to sign with")
+	secret := fs.String("secret-access-key", envOr("AWS_SECRET_ACCESS_KEY", "test"), "`SECRET` to sign with")
+	region := fs.String("region", "us-east-1", "`REGION` to sign for")
+	workload := fs.String("workload", "create-attendee", "`NAME`: "+strings.Join(bench.WorkloadNames(), ", "))
+	concurrency := fs.Int("concurrency", 32, "workers (`N`); with --rate, the bound on requests in flight")
+	rate := fs.Float64("rate", 0, "requests per second (`N`, open loop); 0: as fast as the workers go")
+	duration := fs.Duration("duration", 10*time.Second, "measured time (`DURATION`)")
+	batch := fs.Int("batch-size", 100, "attendees per BatchCreateAttendee (`N`)")
+	ceiling := fs.Bool("ceiling", true, "first measure this machine's ceiling for the same requests (a bare in-process server)")
+	ceilingFor := fs.Duration("ceiling-duration", 0, "how long to measure the ceiling (`DURATION`; default: --duration)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to `FILE`")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	if _, ok := bench.Workloads()[*workload]; !ok {
+		return fmt.Errorf("bench: unknown workload %q (want one of %s)", *workload, strings.Join(bench.WorkloadNames(), ", "))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg := bench.Config{Workload: *workload, Concurrency: *concurrency, Rate: *rate, Duration: *duration, BatchSize: *batch, Progress: stdout}
+	report := benchReport{
+		Machine: map[string]any{"cpus": runtime.NumCPU(), "gomaxprocs": runtime.GOMAXPROCS(0), "os": runtime.GOOS, "arch": runtime.GOARCH, "go": runtime.Version()},
+		Config: map[string]any{"workload": *workload, "concurrency": *concurrency, "rate": *rate, "durationSeconds": duration.Seconds(),
+			"batchSize": *batch},
+		Started: time.Now().UTC(), Endpoint: *endpoint,
+	}
+	if *ceiling {
+		cc := cfg
+		if *ceilingFor > 0 {
+			cc.Duration = *ceilingFor
+		}
+		fmt.Fprintf(stdout, "measuring the ceiling: %s against a bare in-process server for %s\n", *workload, cc.Duration)
+		res, err := bench.Ceiling(ctx, cc)
+		if err != nil {
+			return fmt.Errorf("ceiling: %w", err)
+		}
+		report.Ceiling = res
+	}
+	fmt.Fprintf(stdout, "running %s against %s: %d workers", *workload, *endpoint, *concurrency)
+	if *rate > 0 {
+		fmt.Fprintf(stdout, " at %.0f requests/s", *rate)
+	}
+	fmt.Fprintf(stdout, " for %s\n", *duration)
+	c := bench.NewClient(*endpoint, *key, *secret, *region, *concurrency)
+	defer c.Close()
+	res, err := bench.Run(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	report.Result = res
+	printBench(stdout, res, report.Ceiling)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(report, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printBench(out io.Writer, res *bench.Result, ceiling *bench.Result) {
+	ceil := map[string]bench.OpResult{}
+	if ceiling != nil {
+		for _, o := range ceiling.Operations {
+			ceil[o.Operation] = o
+		}
+	}
+	fmt.Fprintf(out, "\n%s, %.1fs\n", res.Workload, res.Seconds)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "OPERATION\tREQUESTS\tREQ/S\tITEMS/S\tP50 MS\tP90 MS\tP99 MS\tMAX MS\tERRORS\tCEILING REQ/S\tOF CEILING\t")
+	for _, o := range res.Operations {
+		items, c, ratio := "", "", ""
+		if o.ItemsPerS > 0 {
+			items = fmt.Sprintf("%.0f", o.ItemsPerS)
+		}
+		if co, ok := ceil[o.Operation]; ok && co.PerSecond > 0 {
+			c = fmt.Sprintf("%.0f", co.PerSecond)
+			ratio = fmt.Sprintf("%.0f%%", 100*o.PerSecond/co.PerSecond)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t\n", o.Operation, o.Requests, o.PerSecond, items,
+			o.P50, o.P90, o.P99, o.Max, o.ErrorCount, c, ratio)
+	}
+	tw.Flush()
+	for _, o := range res.Operations {
+		if len(o.Errors) == 0 {
+			continue
+		}
+		var codes []string
+		for code, n := range o.Errors {
+			codes = append(codes, fmt.Sprintf("%s %d", code, n))
+		}
+		sort.Strings(codes)
+		fmt.Fprintf(out, "errors of %s: %s\n", o.Operation, strings.Join(codes, ", "))
+	}
+}

@@ -1,0 +1,240 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config is one load run.
+type Config struct {
+	Workload    string        // an entry of Workloads
+	Concurrency int           // workers (closed loop), or the bound on requests in flight at a rate
+	Rate        float64       // requests per second (open loop); 0: as fast as the workers go
+	Duration    time.Duration // measured time
+	BatchSize   int           // attendees per BatchCreateAttendee
+	Progress    io.Writer     // live progress lines; nil: none
+}
+
+// sample is one timed request.
+type sample struct {
+	op    string
+	d     time.Duration
+	items int
+	err   string // error shape, "" on success
+}
+
+// Worker is one load-generating loop with its own state.
+type Worker struct {
+	id        int
+	client    *Client
+	samples   []sample
+	scheduled time.Time // when the current step was due (rate mode)
+	state     map[string]any
+	rec       *recorder
+}
+
+// call sends a request and records it under op. The first call of a step
+// in rate mode is timed from when it was due, so that a server that falls
+// behind shows in the latency (no coordinated omission).
+func (w *Worker) call(ctx context.Context, op, method, path string, body []byte, items int, out any) error {
+	start := time.Now()
+	if !w.scheduled.IsZero() {
+		start, w.scheduled = w.scheduled, time.Time{}
+	}
+	err := w.client.Do(ctx, method, path, body, out)
+	if ctx.Err() != nil && err != nil {
+		return err // the run is over: not a sample
+	}
+	s := sample{op: op, d: time.Since(start), items: items}
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			s.err = ae.Shape
+		} else {
+			s.err = "TransportError"
+		}
+	}
+	w.samples = append(w.samples, s)
+	w.rec.done(s.err != "")
+	return err
+}
+
+// recorder counts completions for the live progress.
+type recorder struct {
+	completed atomic.Int64
+	failed    atomic.Int64
+}
+
+func (r *recorder) done(failed bool) {
+	r.completed.Add(1)
+	if failed {
+		r.failed.Add(1)
+	}
+}
+
+// OpResult is what one operation did in a run.
+type OpResult struct {
+	Operation  string         `json:"operation"`
+	Requests   int            `json:"requests"`
+	PerSecond  float64        `json:"requestsPerSecond"`
+	Items      int            `json:"items,omitempty"` // attendees created, for batches
+	ItemsPerS  float64        `json:"itemsPerSecond,omitempty"`
+	P50        float64        `json:"p50Ms"`
+	P90        float64        `json:"p90Ms"`
+	P99        float64        `json:"p99Ms"`
+	Max        float64        `json:"maxMs"`
+	Errors     map[string]int `json:"errors,omitempty"`
+	ErrorCount int            `json:"errorCount"`
+}
+
+// Result is one run.
+type Result struct {
+	Workload   string        `json:"workload"`
+	Duration   time.Duration `json:"-"`
+	Seconds    float64       `json:"seconds"`
+	Operations []OpResult    `json:"operations"`
+}
+
+// Run drives the workload against the client for the configured time.
+func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
+	wl, ok := Workloads()[cfg.Workload]
+	if !ok {
+		return nil, fmt.Errorf("unknown workload %q", cfg.Workload)
+	}
+	if cfg.Concurrency < 1 {
+		cfg.Concurrency = 1
+	}
+	if cfg.BatchSize < 1 {
+		cfg.BatchSize = 100
+	}
+	shared, err := wl.Setup(ctx, client, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("setting up %s: %w", cfg.Workload, err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+
+	rec := &recorder{}
+	var ticks chan time.Time
+	if cfg.Rate > 0 {
+		ticks = make(chan time.Time, cfg.Concurrency*4)
+		go pace(runCtx, cfg.Rate, ticks)
+	}
+	workers := make([]*Worker, cfg.Concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range workers {
+		w := &Worker{id: i, client: client, state: map[string]any{}, rec: rec}
+		workers[i] = w
+		wg.Go(func() {
+			for runCtx.Err() == nil {
+				if ticks != nil {
+					select {
+					case <-runCtx.Done():
+						return
+					case t := <-ticks:
+						w.scheduled = t
+					}
+				}
+				_ = wl.Step(runCtx, w, shared, cfg) // errors are samples already
+			}
+		})
+	}
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		progress(cfg.Progress, rec, start, stopProgress)
+	}()
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopProgress)
+	<-progressDone
+	return summarize(cfg.Workload, workers, elapsed), nil
+}
+
+// pace sends the due time of each request at the configured rate.
+func pace(ctx context.Context, rate float64, ticks chan<- time.Time) {
+	interval := time.Duration(float64(time.Second) / rate)
+	next := time.Now()
+	for {
+		now := time.Now()
+		for !next.After(now) {
+			select {
+			case ticks <- next:
+			case <-ctx.Done():
+				return
+			}
+			next = next.Add(interval)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(next.Sub(now)):
+		}
+	}
+}
+
+func progress(out io.Writer, rec *recorder, start time.Time, stop <-chan struct{}) {
+	if out == nil {
+		<-stop
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			n := rec.completed.Load()
+			fmt.Fprintf(out, "  %5.1fs  %8d req/s  %9d done  %6d errors\n", now.Sub(start).Seconds(), n-last, n, rec.failed.Load())
+			last = n
+		}
+	}
+}
+
+func summarize(workload string, workers []*Worker, elapsed time.Duration) *Result {
+	byOp := map[string][]sample{}
+	for _, w := range workers {
+		for _, s := range w.samples {
+			byOp[s.op] = append(byOp[s.op], s)
+		}
+	}
+	res := &Result{Workload: workload, Duration: elapsed, Seconds: elapsed.Seconds()}
+	for op, ss := range byOp {
+		r := OpResult{Operation: op, Requests: len(ss), PerSecond: float64(len(ss)) / elapsed.Seconds()}
+		durs := make([]time.Duration, 0, len(ss))
+		for _, s := range ss {
+			durs = append(durs, s.d)
+			if s.err != "" {
+				if r.Errors == nil {
+					r.Errors = map[string]int{}
+				}
+				r.Errors[s.err]++
+				r.ErrorCount++
+			} else {
+				r.Items += s.items
+			}
+		}
+		sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+		pct := func(p float64) float64 {
+			i := int(p * float64(len(durs)-1))
+			return float64(durs[i].Microseconds()) / 1000
+		}
+		r.P50, r.P90, r.P99, r.Max = pct(0.50), pct(0.90), pct(0.99), pct(1)
+		if r.Items > 0 {
+			r.ItemsPerS = float64(r.Items) / elapsed.Seconds()
+		}
+		res.Operations = append(res.Operations, r)
+	}
+	sort.Slice(res.Operations, func(i, j int) bool { return res.Operations[i].Requests > res.Operations[j].Requests })
+	return res
+}
