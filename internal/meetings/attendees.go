@@ -20,23 +20,26 @@ func (s *Service) CreateAttendee(ctx context.Context, c Caller, in *model.Create
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var out model.Attendee
+	var res []added
 	err := s.write(ctx, "CreateAttendee", func(w store.Writer) error {
 		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
-		a, err := s.addAttendee(w, &m, in.ExternalUserId, in.Capabilities)
-		if err != nil {
-			return err
-		}
-		out, err = s.attendeeView(&a)
+		res, err = s.addAttendees(w, &m, []model.CreateAttendeeRequestItem{{ExternalUserId: in.ExternalUserId, Capabilities: in.Capabilities}})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	if res[0].err != nil {
+		return nil, res[0].err
+	}
+	v, err := s.attendeeView(&res[0].attendee)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // BatchCreateAttendee adds up to 100 attendees; each one that cannot be added
@@ -45,42 +48,44 @@ func (s *Service) BatchCreateAttendee(ctx context.Context, c Caller, in *model.B
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var out model.BatchCreateAttendeeOutput
+	var res []added
 	err := s.write(ctx, "BatchCreateAttendee", func(w store.Writer) error {
 		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
-		out.Attendees, out.Errors, err = s.createAttendees(w, &m, in.Attendees)
+		res, err = s.addAttendees(w, &m, in.Attendees)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	attendees, errs, err := s.outcomes(res)
+	if err != nil {
+		return nil, err
+	}
+	return &model.BatchCreateAttendeeOutput{Attendees: attendees, Errors: errs}, nil
 }
 
-// createAttendees adds a list of attendees to a locked meeting. A client
-// error for one attendee goes into the returned list; any other error fails
-// the whole transaction.
-func (s *Service) createAttendees(w store.Writer, m *store.Meeting, items []model.CreateAttendeeRequestItem) ([]model.Attendee, []model.CreateAttendeeError, error) {
-	attendees := make([]model.Attendee, 0, len(items))
+// added is what became of one requested attendee: the attendee, or the
+// client error that kept it out.
+type added struct {
+	external string
+	attendee store.Attendee
+	err      *apierr.Error
+}
+
+// outcomes renders a batch's results: the attendees with their join tokens
+// (derived here, outside the transaction), and the errors.
+func (s *Service) outcomes(res []added) ([]model.Attendee, []model.CreateAttendeeError, error) {
+	attendees := make([]model.Attendee, 0, len(res))
 	errs := []model.CreateAttendeeError{}
-	for _, item := range items {
-		a, err := s.addAttendee(w, m, item.ExternalUserId, item.Capabilities)
-		var ae *apierr.Error
-		if errors.As(err, &ae) {
-			errs = append(errs, model.CreateAttendeeError{
-				ExternalUserId: item.ExternalUserId,
-				ErrorCode:      ae.Kind.Code(),
-				ErrorMessage:   ae.Message,
-			})
+	for i := range res {
+		if e := res[i].err; e != nil {
+			errs = append(errs, model.CreateAttendeeError{ExternalUserId: res[i].external, ErrorCode: e.Kind.Code(), ErrorMessage: e.Message})
 			continue
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		v, err := s.attendeeView(&a)
+		v, err := s.attendeeView(&res[i].attendee)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -89,47 +94,78 @@ func (s *Service) createAttendees(w store.Writer, m *store.Meeting, items []mode
 	return attendees, errs, nil
 }
 
-// addAttendee returns the meeting's attendee with externalUserID, creating it
-// if there is none. m must be locked by the transaction; its AttendeeCount
-// is kept current so that a batch counts its own additions.
-func (s *Service) addAttendee(w store.Writer, m *store.Meeting, externalUserID string, caps *model.AttendeeCapabilities) (store.Attendee, error) {
-	existing, err := w.AttendeeByExternalID(m.ID, externalUserID)
-	if err == nil {
-		return existing, nil
+// addAttendees adds the requested attendees to a meeting the transaction
+// has locked, in a few statements whatever their number: one read finds
+// the ExternalUserIds the meeting has, one insert adds the new attendees,
+// one more their events. A repeated ExternalUserId (also within the list)
+// gets the existing attendee; an attendee that breaks a capability rule or
+// finds the meeting full gets its error; the others are added. m's count
+// is kept current.
+func (s *Service) addAttendees(w store.Writer, m *store.Meeting, items []model.CreateAttendeeRequestItem) ([]added, error) {
+	names := make([]string, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !seen[it.ExternalUserId] {
+			seen[it.ExternalUserId] = true
+			names = append(names, it.ExternalUserId)
+		}
 	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.Attendee{}, err
-	}
-	resolved, err := resolveCapabilities(caps, m.Details.Features)
+	existing, err := w.AttendeesByExternalIDs(m.ID, names)
 	if err != nil {
-		return store.Attendee{}, err
+		return nil, err
 	}
-	if m.AttendeeCount >= m.MaxAttendees {
-		return store.Attendee{}, apierr.New(apierr.LimitExceeded,
-			"Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
+	known := make(map[string]*store.Attendee, len(items))
+	for i := range existing {
+		known[existing[i].ExternalUserID] = &existing[i]
 	}
-	salt, err := token.NewSalt()
-	if err != nil {
-		return store.Attendee{}, err
+	out := make([]added, len(items))
+	var fresh []*store.Attendee
+	keyID, now := s.keys.ActiveID(), s.nowUTC()
+	for i, it := range items {
+		out[i].external = it.ExternalUserId
+		if a := known[it.ExternalUserId]; a != nil {
+			continue // filled in below, once new attendees have their Seq
+		}
+		caps, err := resolveCapabilities(it.Capabilities, m.Details.Features)
+		if err != nil {
+			out[i].err = apierr.As(err)
+			continue
+		}
+		if m.AttendeeCount+len(fresh) >= m.MaxAttendees {
+			out[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
+			continue
+		}
+		salt, err := token.NewSalt()
+		if err != nil {
+			return nil, err
+		}
+		a := &store.Attendee{ID: s.newID(), MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
+			Capabilities: caps, TokenKeyID: keyID, TokenSalt: salt, CreatedAt: now}
+		fresh = append(fresh, a)
+		known[it.ExternalUserId] = a
 	}
-	a := store.Attendee{
-		ID:             s.newID(),
-		MeetingID:      m.ID,
-		AccountID:      m.AccountID,
-		ExternalUserID: externalUserID,
-		Capabilities:   resolved,
-		TokenKeyID:     s.keys.ActiveID(),
-		TokenSalt:      salt,
-		CreatedAt:      s.nowUTC(),
+	if len(fresh) > 0 {
+		if err := w.InsertAttendees(fresh); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return nil, errRetry // taken meanwhile; cannot happen under the meeting's lock
+			}
+			return nil, err
+		}
+		m.AttendeeCount += len(fresh)
+		evs := make([]*store.Event, len(fresh))
+		for i, a := range fresh {
+			evs[i] = events.New(events.AttendeeAdded, m, attendeeRef(a), now)
+		}
+		if err := w.AppendEvents(evs, s.routes.For(m)); err != nil {
+			return nil, err
+		}
 	}
-	if err := w.InsertAttendee(&a); err != nil {
-		return store.Attendee{}, err
+	for i := range out {
+		if out[i].err == nil {
+			out[i].attendee = *known[out[i].external]
+		}
 	}
-	m.AttendeeCount++
-	if err := s.emit(w, events.AttendeeAdded, m, attendeeRef(&a)); err != nil {
-		return store.Attendee{}, err
-	}
-	return a, nil
+	return out, nil
 }
 
 // GetAttendee returns an attendee of an active meeting.
@@ -237,7 +273,7 @@ func (s *Service) DeleteAttendee(ctx context.Context, c Caller, in *model.Delete
 		if err := w.DeleteAttendee(m.ID, a.ID); err != nil {
 			return err
 		}
-		return s.emit(w, events.AttendeeDeleted, &m, attendeeRef(&a))
+		return s.emit(w, &m, s.event(events.AttendeeDeleted, &m, attendeeRef(&a)))
 	})
 }
 
@@ -266,7 +302,7 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, c Caller, in *
 			return err
 		}
 		a.Capabilities = *in.Capabilities
-		if err := s.emit(w, events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&a)); err != nil {
+		if err := s.emit(w, &m, s.event(events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&a))); err != nil {
 			return err
 		}
 		out, err = s.attendeeView(&a)
@@ -305,15 +341,17 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, c C
 		if err := w.UpdateCapabilitiesExcept(m.ID, excluded, *in.Capabilities); err != nil {
 			return err
 		}
+		var evs []*store.Event
 		for i := range all {
 			if slices.Contains(excluded, all[i].ID) {
 				continue
 			}
 			all[i].Capabilities = *in.Capabilities
-			if err := s.emit(w, events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&all[i])); err != nil {
-				return err
-			}
+			evs = append(evs, s.event(events.AttendeeCapabilitiesUpdated, &m, attendeeRef(&all[i])))
 		}
-		return nil
+		if len(evs) == 0 {
+			return nil
+		}
+		return s.emit(w, &m, evs...)
 	})
 }

@@ -35,6 +35,6 @@ func (s *Service) RecordAttendeeEvent(ctx context.Context, meetingID, attendeeID
 		if err != nil {
 			return err
 		}
-		return s.emit(w, eventType, &m, attendeeRef(&a))
+		return s.emit(w, &m, s.event(eventType, &m, attendeeRef(&a)))
 	})
 }

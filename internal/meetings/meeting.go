@@ -20,16 +20,16 @@ func (s *Service) CreateMeeting(ctx context.Context, c Caller, in *model.CreateM
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var out *model.Meeting
+	var m store.Meeting
 	err := s.write(ctx, "CreateMeeting", func(w store.Writer) error {
-		m, err := s.createMeeting(w, c, in)
-		if err != nil {
-			return err
-		}
-		out = s.meetingView(&m)
-		return nil
+		var err error
+		m, err = s.createMeeting(w, c, in)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return s.meetingView(&m), nil
 }
 
 // CreateMeetingWithAttendees creates a meeting and its first attendees in one
@@ -38,20 +38,26 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var out *model.CreateMeetingWithAttendeesOutput
+	var (
+		m   store.Meeting
+		res []added
+	)
 	err := s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
-		m, err := s.createMeeting(w, c, &in.CreateMeetingInput)
-		if err != nil {
+		var err error
+		if m, err = s.createMeeting(w, c, &in.CreateMeetingInput); err != nil {
 			return err
 		}
-		attendees, errs, err := s.createAttendees(w, &m, in.Attendees)
-		if err != nil {
-			return err
-		}
-		out = &model.CreateMeetingWithAttendeesOutput{Meeting: s.meetingView(&m), Attendees: attendees, Errors: errs}
-		return nil
+		res, err = s.addAttendees(w, &m, in.Attendees)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	attendees, errs, err := s.outcomes(res)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateMeetingWithAttendeesOutput{Meeting: s.meetingView(&m), Attendees: attendees, Errors: errs}, nil
 }
 
 // paramsHash digests the creation parameters other than the token, so that a
@@ -128,7 +134,7 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 			return store.Meeting{}, err
 		}
 	}
-	if err := s.emit(w, events.MeetingStarted, &m, nil); err != nil {
+	if err := s.emit(w, &m, s.event(events.MeetingStarted, &m, nil)); err != nil {
 		return store.Meeting{}, err
 	}
 	return m, nil
@@ -227,16 +233,16 @@ func (s *Service) endMeeting(w store.Writer, m *store.Meeting, reason store.EndR
 }
 
 func (s *Service) endOne(w store.Writer, m *store.Meeting, reason store.EndReason) error {
-	removed, err := w.EndMeeting(m.ID, s.nowUTC(), reason)
+	now := s.nowUTC()
+	removed, err := w.EndMeeting(m.ID, now, reason)
 	if err != nil {
 		return err
 	}
+	evs := make([]*store.Event, 0, len(removed)+1)
 	for i := range removed {
-		if err := s.emit(w, events.AttendeeDeleted, m, attendeeRef(&removed[i])); err != nil {
-			return err
-		}
+		evs = append(evs, events.New(events.AttendeeDeleted, m, attendeeRef(&removed[i]), now))
 	}
-	return s.emit(w, events.MeetingEnded, m, nil)
+	return s.emit(w, m, append(evs, events.New(events.MeetingEnded, m, nil, now))...)
 }
 
 // errRetry asks write to run a transaction again.

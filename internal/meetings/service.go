@@ -167,9 +167,15 @@ func lockActiveMeeting(w store.Writer, accountID, id string) (store.Meeting, err
 	return m, err
 }
 
-// emit writes an event in the transaction of the change it reports.
-func (s *Service) emit(w store.Writer, eventType string, m *store.Meeting, a *events.Attendee) error {
-	return w.AppendEvent(events.New(eventType, m, a, s.nowUTC()), s.routes.For(m))
+// emit writes events of a meeting in the transaction of the change they
+// report, with a delivery to each of the meeting's destinations.
+func (s *Service) emit(w store.Writer, m *store.Meeting, evs ...*store.Event) error {
+	return w.AppendEvents(evs, s.routes.For(m))
+}
+
+// event renders one event about a meeting (and an attendee) now.
+func (s *Service) event(eventType string, m *store.Meeting, a *events.Attendee) *store.Event {
+	return events.New(eventType, m, a, s.nowUTC())
 }
 
 // attendeeRef names a stored attendee in an event.

@@ -31,7 +31,7 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, c Caller, in *m
 			return err
 		}
 		m.Transcription = in.TranscriptionConfiguration
-		return s.emit(w, events.TranscriptionStarted, &m, nil)
+		return s.emit(w, &m, s.event(events.TranscriptionStarted, &m, nil))
 	})
 }
 
@@ -52,6 +52,6 @@ func (s *Service) StopMeetingTranscription(ctx context.Context, c Caller, in *mo
 		if err := w.SetTranscription(m.ID, nil); err != nil {
 			return err
 		}
-		return s.emit(w, events.TranscriptionStopped, &m, nil)
+		return s.emit(w, &m, s.event(events.TranscriptionStopped, &m, nil))
 	})
 }

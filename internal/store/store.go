@@ -136,8 +136,9 @@ type Reader interface {
 	ActiveReplicas(primaryID string) ([]string, error)
 	// Attendee returns one attendee of a meeting.
 	Attendee(meetingID, attendeeID string) (Attendee, error)
-	// AttendeeByExternalID returns the attendee of a meeting with that ExternalUserId.
-	AttendeeByExternalID(meetingID, externalUserID string) (Attendee, error)
+	// AttendeesByExternalIDs returns the attendees of a meeting that have
+	// one of the ExternalUserIds, in no particular order.
+	AttendeesByExternalIDs(meetingID string, externalUserIDs []string) ([]Attendee, error)
 	// Attendees returns up to limit attendees of a meeting with Seq > afterSeq, by Seq.
 	Attendees(meetingID string, afterSeq int64, limit int) ([]Attendee, error)
 	// Tags returns the tags of a meeting sorted by key.
@@ -189,9 +190,10 @@ type Writer interface {
 	TouchMeeting(id string, at time.Time) error
 	// SetTranscription records the running transcription (nil: stopped).
 	SetTranscription(id string, cfg *model.TranscriptionConfiguration) error
-	// InsertAttendee stores a new attendee, sets its Seq, and counts it on
-	// its meeting; ErrDuplicate if the ExternalUserId is taken in the meeting.
-	InsertAttendee(a *Attendee) error
+	// InsertAttendees stores new attendees of one meeting, sets their Seq
+	// (increasing in the order given), and counts them on the meeting;
+	// ErrDuplicate if an ExternalUserId is taken in the meeting.
+	InsertAttendees(as []*Attendee) error
 	// DeleteAttendee removes an attendee; ErrNotFound if there is none.
 	DeleteAttendee(meetingID, attendeeID string) error
 	// UpdateCapabilities sets one attendee's capabilities.
@@ -203,10 +205,10 @@ type Writer interface {
 	PutTags(meetingID string, tags []model.Tag) error
 	// DeleteTags removes tags by key; absent keys are ignored.
 	DeleteTags(meetingID string, keys []string) error
-	// AppendEvent writes an event (setting its Seq) and a pending delivery
-	// to each destination, due at once whatever the clock of the dispatcher
-	// (on another replica, perhaps).
-	AppendEvent(e *Event, destinations []string) error
+	// AppendEvents writes events (setting their Seq, increasing in the order
+	// given) and a pending delivery of each to each destination, due at once
+	// whatever the clock of the dispatcher (on another replica, perhaps).
+	AppendEvents(es []*Event, destinations []string) error
 	// CompleteDelivery removes a delivery that arrived.
 	CompleteDelivery(eventSeq int64, destination string) error
 	// FailDelivery records a failed attempt: the delivery is tried again at

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/model"
@@ -50,9 +51,11 @@ func NewTx(ctx context.Context, q Querier, qs *Queries) *Tx {
 var _ store.Writer = (*Tx)(nil)
 
 // Queries holds the statements of the store rewritten for one dialect, so
-// that nothing is rewritten on the request path.
+// that nothing is rewritten on the request path, and what every
+// transaction of the store shares.
 type Queries struct {
 	dialect *Dialect
+	details *detailsCache
 
 	meeting, meetingByID, meetingLocked, meetingByToken, activeReplicas string
 	countActive                                                         string
@@ -79,6 +82,7 @@ func NewQueries(d *Dialect) *Queries {
 	p := d.Placeholders
 	return &Queries{
 		dialect:        d,
+		details:        newDetailsCache(100_000),
 		meeting:        p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?`),
 		meetingByID:    p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`),
 		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
@@ -100,7 +104,7 @@ func NewQueries(d *Dialect) *Queries {
 		attendees:          p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
 		insertAttendee: p(`INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content,
 			token_key_id, token_salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		countAttendee:      p(`UPDATE meetings SET attendee_count = attendee_count + 1 WHERE id = ?`),
+		countAttendee:      p(`UPDATE meetings SET attendee_count = attendee_count + ? WHERE id = ?`),
 		uncountAttendee:    p(`UPDATE meetings SET attendee_count = attendee_count - 1 WHERE id = ?`),
 		deleteAttendee:     p(`DELETE FROM attendees WHERE meeting_id = ? AND id = ?`),
 		deleteAllAttendees: p(`DELETE FROM attendees WHERE meeting_id = ? RETURNING ` + attendeeColumns),
@@ -166,7 +170,9 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanMeeting(s scanner) (store.Meeting, error) {
+func (t *Tx) scanMeeting(s scanner) (store.Meeting, error) { return scanMeeting(s, t.sql.details) }
+
+func scanMeeting(s scanner, cache *detailsCache) (store.Meeting, error) {
 	var (
 		m                           store.Meeting
 		details                     string
@@ -186,8 +192,13 @@ func scanMeeting(s scanner) (store.Meeting, error) {
 		return m, err
 	}
 	m.MaxAttendees, m.AttendeeCount = int(maxAttendees), int(attendeeCount)
-	if err := json.Unmarshal([]byte(details), &m.Details); err != nil {
-		return m, fmt.Errorf("meeting %s: details: %w", m.ID, err)
+	if d, ok := cache.get(m.ID); ok {
+		m.Details = d
+	} else {
+		if err := json.Unmarshal([]byte(details), &m.Details); err != nil {
+			return m, fmt.Errorf("meeting %s: details: %w", m.ID, err)
+		}
+		cache.put(m.ID, m.Details)
 	}
 	if transcription.Valid {
 		m.Transcription = new(model.TranscriptionConfiguration)
@@ -228,7 +239,7 @@ func (t *Tx) meetings(query string, args ...any) ([]store.Meeting, error) {
 	defer rows.Close()
 	var out []store.Meeting
 	for rows.Next() {
-		m, err := scanMeeting(rows)
+		m, err := t.scanMeeting(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -255,19 +266,19 @@ func (t *Tx) attendeeRows(query string, args ...any) ([]store.Attendee, error) {
 }
 
 func (t *Tx) Meeting(accountID, id string) (store.Meeting, error) {
-	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meeting, id, accountID))
+	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meeting, id, accountID))
 }
 
 func (t *Tx) MeetingByID(id string) (store.Meeting, error) {
-	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByID, id))
+	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByID, id))
 }
 
 func (t *Tx) LockMeeting(accountID, id string) (store.Meeting, error) {
-	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingLocked, id, accountID))
+	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingLocked, id, accountID))
 }
 
 func (t *Tx) MeetingByToken(accountID, token string) (store.Meeting, error) {
-	return scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, token))
+	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, token))
 }
 
 func (t *Tx) CountActiveMeetings(accountID string) (int, error) {
@@ -409,25 +420,110 @@ func (t *Tx) Attendee(meetingID, attendeeID string) (store.Attendee, error) {
 	return scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendee, meetingID, attendeeID))
 }
 
-func (t *Tx) AttendeeByExternalID(meetingID, externalUserID string) (store.Attendee, error) {
-	return scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendeeByExternal, meetingID, externalUserID))
-}
-
 func (t *Tx) Attendees(meetingID string, afterSeq int64, limit int) ([]store.Attendee, error) {
 	return t.attendeeRows(t.sql.attendees, meetingID, afterSeq, limit)
 }
 
-func (t *Tx) InsertAttendee(a *store.Attendee) error {
-	err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
-		a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
-		int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
-	if err != nil {
-		if t.d.IsUniqueViolation(err) {
-			return store.ErrDuplicate
+// maxRowsPerStatement bounds the rows of one multi-row statement, well
+// under the variable limits of SQLite (32766) and PostgreSQL (65535).
+const maxRowsPerStatement = 500
+
+// placeholders returns "(?, ?, ?), (?, ?, ?)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	return row + strings.Repeat(", "+row, rows-1)
+}
+
+func (t *Tx) AttendeesByExternalIDs(meetingID string, externalUserIDs []string) ([]store.Attendee, error) {
+	if len(externalUserIDs) == 1 {
+		a, err := scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendeeByExternal, meetingID, externalUserIDs[0]))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
 		}
-		return err
+		return []store.Attendee{a}, err
 	}
-	return t.execOne(t.sql.countAttendee, a.MeetingID)
+	var out []store.Attendee
+	for start := 0; start < len(externalUserIDs); start += maxRowsPerStatement {
+		chunk := externalUserIDs[start:min(start+maxRowsPerStatement, len(externalUserIDs))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, meetingID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		q := `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND external_user_id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		found, err := t.attendeeRows(t.d.Placeholders(q), args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func (t *Tx) InsertAttendees(as []*store.Attendee) error {
+	if len(as) == 0 {
+		return nil
+	}
+	for _, a := range as[1:] {
+		if a.MeetingID != as[0].MeetingID {
+			return fmt.Errorf("InsertAttendees: attendees of several meetings")
+		}
+	}
+	if len(as) == 1 {
+		a := as[0]
+		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
+			a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
+			int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
+		if err != nil {
+			return t.insertErr(err)
+		}
+	} else {
+		for start := 0; start < len(as); start += maxRowsPerStatement {
+			if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
+				return err
+			}
+		}
+	}
+	return t.execOne(t.sql.countAttendee, len(as), as[0].MeetingID)
+}
+
+func (t *Tx) insertErr(err error) error {
+	if t.d.IsUniqueViolation(err) {
+		return store.ErrDuplicate
+	}
+	return err
+}
+
+// insertAttendeeRows inserts attendees in one statement; RETURNING gives
+// each one's seq, matched back by ID since row order is not promised.
+func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
+	args := make([]any, 0, len(as)*10)
+	byID := make(map[string]*store.Attendee, len(as))
+	for _, a := range as {
+		args = append(args, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID, a.Capabilities.Audio, a.Capabilities.Video,
+			a.Capabilities.Content, int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt))
+		byID[a.ID] = a
+	}
+	q := `INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content, token_key_id, token_salt, created_at)
+		VALUES ` + placeholders(len(as), 10) + ` RETURNING id, seq`
+	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
+	if err != nil {
+		return t.insertErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  string
+			seq int64
+		)
+		if err := rows.Scan(&id, &seq); err != nil {
+			return err
+		}
+		if a := byID[id]; a != nil {
+			a.Seq = seq
+		}
+	}
+	return t.insertErr(rows.Err())
 }
 
 func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
@@ -524,18 +620,67 @@ func (t *Tx) deliveries(query string, args ...any) ([]store.Delivery, error) {
 	return out, rows.Err()
 }
 
-func (t *Tx) AppendEvent(e *store.Event, destinations []string) error {
-	err := t.q.QueryRowContext(t.ctx, t.sql.insertEvent, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt)).Scan(&e.Seq)
-	if err != nil {
-		return err
-	}
-	for _, dest := range destinations {
+func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
+	if len(es) == 1 {
+		e := es[0]
+		err := t.q.QueryRowContext(t.ctx, t.sql.insertEvent, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt)).Scan(&e.Seq)
+		if err != nil {
+			return err
+		}
 		// Due at once by any clock: 0 is before every time a dispatcher reads.
-		if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, 0); err != nil {
+		for _, dest := range destinations {
+			if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for start := 0; start < len(es); start += maxRowsPerStatement {
+		if err := t.appendEventRows(es[start:min(start+maxRowsPerStatement, len(es))], destinations); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (t *Tx) appendEventRows(es []*store.Event, destinations []string) error {
+	args := make([]any, 0, len(es)*6)
+	byID := make(map[string]*store.Event, len(es))
+	for _, e := range es {
+		args = append(args, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt))
+		byID[e.ID] = e
+	}
+	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(es), 6) + ` RETURNING id, seq`
+	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			id  string
+			seq int64
+		)
+		if err := rows.Scan(&id, &seq); err != nil {
+			rows.Close()
+			return err
+		}
+		if e := byID[id]; e != nil {
+			e.Seq = seq
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(destinations) == 0 {
+		return err
+	}
+	dargs := make([]any, 0, len(es)*len(destinations)*4)
+	for _, e := range es {
+		for _, dest := range destinations {
+			dargs = append(dargs, e.Seq, dest, e.MeetingID, 0)
+		}
+	}
+	_, err = t.q.ExecContext(t.ctx, t.d.Placeholders(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES `+
+		placeholders(len(es)*len(destinations), 4)), dargs...)
+	return err
 }
 
 func (t *Tx) CompleteDelivery(eventSeq int64, destination string) error {
@@ -648,4 +793,42 @@ func (t *Tx) Stats() (store.Stats, error) {
 	var st store.Stats
 	err := t.q.QueryRowContext(t.ctx, t.sql.stats).Scan(&st.ActiveMeetings, &st.ActiveAttendees)
 	return st, err
+}
+
+// detailsCache keeps the parsed details of meetings. A meeting's details
+// never change after it is created and IDs are never reused, so an entry
+// is never stale, on any replica: only memory bounds it. The values are
+// shared and must not be changed.
+type detailsCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]store.MeetingDetails
+}
+
+func newDetailsCache(max int) *detailsCache {
+	return &detailsCache{max: max, m: make(map[string]store.MeetingDetails)}
+}
+
+func (c *detailsCache) get(id string) (store.MeetingDetails, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	d, ok := c.m[id]
+	return d, ok
+}
+
+func (c *detailsCache) put(id string, d store.MeetingDetails) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		// Drop about half, at random (map order): cheaper than an LRU and
+		// good enough for entries this cheap to rebuild.
+		n := 0
+		for k := range c.m {
+			delete(c.m, k)
+			if n++; n >= c.max/2 {
+				break
+			}
+		}
+	}
+	c.m[id] = d
 }

@@ -35,7 +35,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 					if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
 						return err
 					}
-					return w.InsertAttendee(newAttendee(m, fmt.Sprintf("user-%d", i)))
+					return w.InsertAttendees([]*store.Attendee{newAttendee(m, fmt.Sprintf("user-%d", i))})
 				})
 				if err != nil {
 					b.Error(err)
@@ -55,7 +55,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 			for i := 0; i < 100; i++ {
 				a := newAttendee(m, fmt.Sprintf("user-%d", i))
-				if err := w.InsertAttendee(a); err != nil {
+				if err := w.InsertAttendees([]*store.Attendee{a}); err != nil {
 					return err
 				}
 				ids = append(ids, a.ID)

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWritesIsolated", testConcurrentWritesIsolated},
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CanceledContext", testCanceledContext},
+		{"BulkInserts", testBulkInserts},
 		{"OutboxOrderAndRetries", testOutboxOrderAndRetries},
 		{"OutboxDeadLetters", testOutboxDeadLetters},
 		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
@@ -128,7 +129,7 @@ func insertMeeting(t *testing.T, s store.Store, m *store.Meeting) {
 
 func insertAttendee(t *testing.T, s store.Store, a *store.Attendee) {
 	t.Helper()
-	write(t, s, func(w store.Writer) error { return w.InsertAttendee(a) })
+	write(t, s, func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{a}) })
 }
 
 func getMeeting(t *testing.T, s store.Store, account, id string) store.Meeting {
@@ -269,9 +270,13 @@ func testAttendees(t *testing.T, s store.Store) {
 			got.Capabilities != a.Capabilities || got.TokenKeyID != 7 || string(got.TokenSalt) != string(a.TokenSalt) || !got.CreatedAt.Equal(epoch) {
 			return fmt.Errorf("attendee did not round-trip:\n got %+v\nwant %+v", got, a)
 		}
-		byExt, err := r.AttendeeByExternalID(m.ID, "alice")
-		if err != nil || byExt.ID != a.ID {
-			return fmt.Errorf("AttendeeByExternalID = %+v, %v", byExt, err)
+		byExt, err := r.AttendeesByExternalIDs(m.ID, []string{"alice"})
+		if err != nil || len(byExt) != 1 || byExt[0].ID != a.ID {
+			return fmt.Errorf("AttendeesByExternalIDs = %+v, %v", byExt, err)
+		}
+		none, err := r.AttendeesByExternalIDs(m.ID, []string{"nobody"})
+		if err != nil || len(none) != 0 {
+			return fmt.Errorf("AttendeesByExternalIDs(nobody) = %+v, %v", none, err)
 		}
 		return nil
 	})
@@ -285,7 +290,7 @@ func testAttendees(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendee(newAttendee(m, "alice")) })
+	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{newAttendee(m, "alice")}) })
 	if !errors.Is(err, store.ErrDuplicate) {
 		t.Fatalf("second alice: %v, want ErrDuplicate", err)
 	}
@@ -590,7 +595,7 @@ func testWriteRollsBack(t *testing.T, s store.Store) {
 		if err := w.InsertMeeting(m); err != nil {
 			return err
 		}
-		if err := w.InsertAttendee(newAttendee(m, "alice")); err != nil {
+		if err := w.InsertAttendees([]*store.Attendee{newAttendee(m, "alice")}); err != nil {
 			return err
 		}
 		return boom
@@ -689,7 +694,7 @@ func testCapacityUnderConcurrency(t *testing.T, s store.Store) {
 				if cur.AttendeeCount >= cur.MaxAttendees {
 					return nil
 				}
-				return w.InsertAttendee(newAttendee(m, fmt.Sprintf("user-%d", i%10)))
+				return w.InsertAttendees([]*store.Attendee{newAttendee(m, fmt.Sprintf("user-%d", i%10))})
 			})
 			if err == nil {
 				added.Add(1)
@@ -734,7 +739,7 @@ func appendEvent(t *testing.T, s store.Store, meetingID, typ string, at time.Tim
 	t.Helper()
 	e := &store.Event{ID: uuid.NewString(), MeetingID: meetingID, AccountID: "111111111111", Type: typ,
 		Payload: []byte(`{"type":"` + typ + `"}`), CreatedAt: at}
-	write(t, s, func(w store.Writer) error { return w.AppendEvent(e, destinations) })
+	write(t, s, func(w store.Writer) error { return w.AppendEvents([]*store.Event{e}, destinations) })
 	if e.Seq <= 0 {
 		t.Fatalf("AppendEvent set no Seq")
 	}
@@ -879,7 +884,7 @@ func testOutboxEventsAfterAndPurge(t *testing.T, s store.Store) {
 func testOutboxRollsBack(t *testing.T, s store.Store) {
 	err := s.Write(context.Background(), func(w store.Writer) error {
 		e := &store.Event{ID: uuid.NewString(), MeetingID: "m", AccountID: "1", Type: "x", Payload: []byte("{}"), CreatedAt: epoch}
-		if err := w.AppendEvent(e, []string{"hook"}); err != nil {
+		if err := w.AppendEvents([]*store.Event{e}, []string{"hook"}); err != nil {
 			return err
 		}
 		return errors.New("roll back")
@@ -889,5 +894,58 @@ func testOutboxRollsBack(t *testing.T, s store.Store) {
 	}
 	if got := due(t, s, epoch, 10); len(got) != 0 {
 		t.Fatalf("a rolled-back event is queued: %v", got)
+	}
+}
+
+// testBulkInserts writes many attendees and events in one call each.
+func testBulkInserts(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	m.MaxAttendees = 250
+	insertMeeting(t, s, m)
+	var as []*store.Attendee
+	var names []string
+	for i := 0; i < 120; i++ {
+		as = append(as, newAttendee(m, fmt.Sprintf("user-%03d", i)))
+		names = append(names, fmt.Sprintf("user-%03d", i))
+	}
+	var es []*store.Event
+	for i := 0; i < 120; i++ {
+		es = append(es, &store.Event{ID: uuid.NewString(), MeetingID: m.ID, AccountID: m.AccountID, Type: fmt.Sprint(i), Payload: []byte("{}"), CreatedAt: epoch})
+	}
+	write(t, s, func(w store.Writer) error {
+		if err := w.InsertAttendees(as); err != nil {
+			return err
+		}
+		return w.AppendEvents(es, []string{"hook", "sqs"})
+	})
+	for i := 1; i < len(as); i++ {
+		if as[i].Seq <= as[i-1].Seq {
+			t.Fatalf("attendee seqs not increasing in order: %d then %d", as[i-1].Seq, as[i].Seq)
+		}
+		if es[i].Seq <= es[i-1].Seq {
+			t.Fatalf("event seqs not increasing in order: %d then %d", es[i-1].Seq, es[i].Seq)
+		}
+	}
+	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 120 {
+		t.Fatalf("AttendeeCount = %d, want 120", n)
+	}
+	read(t, s, func(r store.Reader) error {
+		found, err := r.AttendeesByExternalIDs(m.ID, append(names[:50:50], "nobody"))
+		if err != nil || len(found) != 50 {
+			return fmt.Errorf("AttendeesByExternalIDs found %d, %v", len(found), err)
+		}
+		ds, err := r.DueDeliveries(epoch, 1000, 1000)
+		if err != nil || len(ds) != 240 {
+			return fmt.Errorf("%d deliveries, %v", len(ds), err)
+		}
+		return nil
+	})
+	dup := []*store.Attendee{newAttendee(m, "fresh"), newAttendee(m, "user-007")}
+	err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendees(dup) })
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("a batch with a taken ExternalUserId: %v, want ErrDuplicate", err)
+	}
+	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 120 {
+		t.Fatalf("AttendeeCount after a refused batch = %d, want 120", n)
 	}
 }
