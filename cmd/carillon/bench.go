@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +43,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	ceiling := fs.Bool("ceiling", true, "first measure this machine's ceiling for the same requests (a bare in-process server)")
 	ceilingFor := fs.Duration("ceiling-duration", 0, "how long to measure the ceiling (`DURATION`; default: --duration)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to `FILE`")
+	serverMetrics := fs.String("server-metrics", "", "the server's metrics `URL` (http://127.0.0.1:9464/metrics): report its CPU time per request")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -76,12 +78,27 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, " for %s\n", *duration)
 	c := bench.NewClient(*endpoint, *key, *secret, *region, *concurrency)
 	defer c.Close()
+	cpuBefore, cpuErr := bench.ProcessCPU(*serverMetrics)
 	res, err := bench.Run(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
 	report.Result = res
 	printBench(stdout, res, report.Ceiling)
+	if *serverMetrics != "" {
+		cpuAfter, err := bench.ProcessCPU(*serverMetrics)
+		if err = errors.Join(cpuErr, err); err != nil {
+			return fmt.Errorf("server CPU: %w", err)
+		}
+		total := 0
+		for _, o := range res.Operations {
+			total += o.Requests
+		}
+		used := cpuAfter - cpuBefore
+		report.Result.ServerCPUSeconds = used
+		fmt.Fprintf(stdout, "server CPU: %.2f s over %.1f s (%.0f%% of a core), %.1f µs per request\n",
+			used, res.Seconds, 100*used/res.Seconds, 1e6*used/float64(max(total, 1)))
+	}
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(report, "", "  ")
 		if err != nil {

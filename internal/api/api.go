@@ -42,6 +42,10 @@ type Limiter interface {
 	Allow(accountID string) bool
 }
 
+// statusClientClosed is logged for a request whose client went away before
+// the answer (nginx's 499).
+const statusClientClosed = 499
+
 // DefaultMaxInFlight bounds the requests served at once.
 const DefaultMaxInFlight = 512
 
@@ -164,6 +168,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.serve(r, rec)
 	if err != nil {
+		if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+			rec.status, rec.errorCode = statusClientClosed, "" // the client went away: no one to answer
+			return
+		}
 		h.writeError(rec, apierr.As(err))
 		if ae := apierr.As(err); ae.Kind == apierr.ServiceFailure {
 			rec.internal = err

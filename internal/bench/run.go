@@ -99,6 +99,9 @@ type Result struct {
 	Duration   time.Duration `json:"-"`
 	Seconds    float64       `json:"seconds"`
 	Operations []OpResult    `json:"operations"`
+	// ServerCPUSeconds is the CPU time the server used during the run,
+	// when its metrics were given.
+	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
 }
 
 // Run drives the workload against the client for the configured time.

@@ -40,6 +40,9 @@ type Options struct {
 	MaxBatch int
 	// Readers is the number of reading connections.
 	Readers int
+	// CacheEntries bounds the meetings, and the attendees, the read cache
+	// holds.
+	CacheEntries int
 }
 
 // Store is the SQLite store.
@@ -51,6 +54,7 @@ type Store struct {
 	// connections. Each has every statement prepared once.
 	w        *sqlstore.PreparedConn
 	readers  chan *sqlstore.PreparedConn
+	cache    *readCache // nil when opened read-only beside another process
 	batches  chan *request
 	done     chan struct{}
 	stopped  chan struct{}
@@ -103,6 +107,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
+	if opts.CacheEntries <= 0 {
+		opts.CacheEntries = 100_000
+	}
+	// Commit with fdatasync(2), as SQLite builds for Linux do: as durable as
+	// fsync, without also flushing the file's timestamps through the
+	// journal, which can double a commit's wait. (A setting of the driver
+	// for the whole process; a no-op where unsupported.)
+	sqlite.Fdatasync(true) //nolint:errcheck // unsupported platforms keep fsync
 	var memName string
 	if opts.Path == "" {
 		b := make([]byte, 8)
@@ -161,6 +173,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		done:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 		maxBatch: opts.MaxBatch,
+		cache:    newReadCache(opts.CacheEntries),
 	}
 	wconn, err := write.Conn(ctx)
 	if err == nil {
@@ -234,6 +247,9 @@ func dataSource(opts Options, memName string, readOnly bool) (string, error) {
 	}
 	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	// Statement journals and sorts stay in memory.
+	params.Add("_pragma", "temp_store(MEMORY)")
+	params.Add("_pragma", "cache_size(-16384)")
 	return "file:" + opts.Path + "?" + params.Encode(), nil
 }
 
@@ -266,21 +282,78 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 }
 
 // View runs fn on a read transaction, which in WAL mode sees one snapshot
-// and never waits for the writer.
+// and never waits for the writer. The transaction (and its connection) is
+// taken only when fn first reads something the cache does not have.
 func (s *Store) View(ctx context.Context, fn func(store.Reader) error) error {
-	var p *sqlstore.PreparedConn
-	select {
-	case p = <-s.readers:
-	case <-ctx.Done():
-		return ctx.Err()
+	l := &lazyRead{s: s, ctx: ctx}
+	defer l.release()
+	var epoch uint64
+	if s.cache != nil {
+		epoch = s.cache.epoch.Load() // before any snapshot begins
 	}
-	defer func() { s.readers <- p }()
-	if _, err := p.ExecContext(ctx, beginRead); err != nil {
-		return err
+	var r store.Reader = sqlstore.NewTx(ctx, l, s.queries)
+	if s.cache != nil {
+		r = &cachedReader{Reader: r, cache: s.cache, epoch: epoch}
+	}
+	return fn(r)
+}
+
+// lazyRead is a Querier that takes a reading connection and begins its
+// transaction on first use.
+type lazyRead struct {
+	s   *Store
+	ctx context.Context
+	p   *sqlstore.PreparedConn
+}
+
+// conn returns the transaction's connection, or nil if none could be had,
+// in which case the statement runs on the pool, outside a transaction,
+// and reports the same failure (a canceled context, say).
+func (l *lazyRead) conn() *sqlstore.PreparedConn {
+	if l.p != nil {
+		return l.p
+	}
+	select {
+	case p := <-l.s.readers:
+		if _, err := p.ExecContext(l.ctx, beginRead); err != nil {
+			l.s.readers <- p
+			return nil
+		}
+		l.p = p
+	case <-l.ctx.Done():
+	}
+	return l.p
+}
+
+func (l *lazyRead) release() {
+	if l.p == nil {
+		return
 	}
 	// Read-only: nothing to keep. The rollback runs even if ctx ended.
-	defer p.ExecContext(context.WithoutCancel(ctx), rollbackTx) //nolint:errcheck // see above
-	return fn(sqlstore.NewTx(ctx, p, s.queries))
+	l.p.ExecContext(context.WithoutCancel(l.ctx), rollbackTx) //nolint:errcheck // see above
+	l.s.readers <- l.p
+	l.p = nil
+}
+
+func (l *lazyRead) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if p := l.conn(); p != nil {
+		return p.ExecContext(ctx, query, args...)
+	}
+	return l.s.read.ExecContext(ctx, query, args...)
+}
+
+func (l *lazyRead) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if p := l.conn(); p != nil {
+		return p.QueryContext(ctx, query, args...)
+	}
+	return l.s.read.QueryContext(ctx, query, args...)
+}
+
+func (l *lazyRead) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if p := l.conn(); p != nil {
+		return p.QueryRowContext(ctx, query, args...)
+	}
+	return l.s.read.QueryRowContext(ctx, query, args...)
 }
 
 // errClosed is returned for writes submitted after Close.
@@ -361,62 +434,138 @@ func (s *Store) commit(batch []*request) {
 	// must not interrupt a transaction that carries others.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	exec := func(q string) error {
-		_, err := s.w.ExecContext(ctx, q)
+	w := sqlstore.NewTx(ctx, s.w, s.queries)
+	var ch changed
+	w.OnChange(ch.add)
+	w.DeferEvents()
+	// Whatever happens to the batch, every row it touched leaves the read
+	// cache (rows of failed transactions too: dropping is harmless) before
+	// any caller hears of the outcome, so that no one reads their own write
+	// stale.
+	s.cache.beginCommit()
+	var outcomes []outcome
+	defer func() {
+		s.cache.endCommit(&ch)
+		for _, o := range outcomes {
+			o.r.result <- o.err
+		}
+	}()
+	rest, err := s.commitTogether(ctx, w, batch, &outcomes)
+	if err == errPoisoned {
+		err = s.commitIsolated(ctx, w, rest, &outcomes)
+	}
+	if err != nil {
+		for _, r := range rest {
+			outcomes = append(outcomes, outcome{r, err})
+		}
+	}
+}
+
+// outcome is a request's answer, sent once the read cache is up to date.
+type outcome struct {
+	r   *request
+	err error
+}
+
+// errPoisoned reports a batch whose transaction a failing callback left
+// with changes of its own.
+var errPoisoned = errors.New("sqlite store: a failed transaction changed the batch")
+
+func (s *Store) exec(ctx context.Context, q string) error {
+	_, err := s.w.ExecContext(ctx, q)
+	return err
+}
+
+// commitTogether runs the batch in one transaction without savepoints: a
+// callback that fails before changing anything (nearly every failure: the
+// domain checks before it writes) just gets its error. One that fails
+// after changing something poisons the transaction: it is rolled back and
+// the requests still unanswered are returned with errPoisoned. On any
+// other error, the unanswered requests are returned with it.
+func (s *Store) commitTogether(ctx context.Context, w *sqlstore.Tx, batch []*request, outcomes *[]outcome) ([]*request, error) {
+	if err := s.exec(ctx, beginWrite); err != nil {
+		return batch, err
+	}
+	committed := batch[:0:0]
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			*outcomes = append(*outcomes, outcome{r, err})
+			continue
+		}
+		w.ResetDirty()
+		err := run(r.fn, w)
+		switch {
+		case err == nil:
+			committed = append(committed, r)
+		case !w.Dirty():
+			*outcomes = append(*outcomes, outcome{r, err})
+		default:
+			s.exec(ctx, rollbackTx) //nolint:errcheck // the batch runs again
+			w.DropEvents(0)
+			return append(committed, batch[i:]...), errPoisoned
+		}
+	}
+	if len(committed) == 0 {
+		s.exec(ctx, rollbackTx) //nolint:errcheck // nothing to keep
+		return nil, nil
+	}
+	if err := w.FlushEvents(); err != nil {
+		s.exec(ctx, rollbackTx) //nolint:errcheck // the batch fails
+		return committed, err
+	}
+	if err := s.exec(ctx, commitTx); err != nil {
+		s.exec(ctx, rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
+		return committed, err
+	}
+	for _, r := range committed {
+		*outcomes = append(*outcomes, outcome{r, nil})
+	}
+	return nil, nil
+}
+
+// commitIsolated runs the batch in one transaction with each request in a
+// savepoint of its own, so that a failing one rolls back only itself.
+func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*request, outcomes *[]outcome) error {
+	if err := s.exec(ctx, beginWrite); err != nil {
 		return err
 	}
-	if err := exec(beginWrite); err != nil {
-		for _, r := range batch {
-			r.result <- err
-		}
-		return
-	}
-	w := sqlstore.NewTx(ctx, s.w, s.queries)
-	single := len(batch) == 1
-	committed := batch[:0:0]
+	var committed []*request
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.result <- err
+			*outcomes = append(*outcomes, outcome{r, err})
 			continue
 		}
-		if single {
-			if err := run(r.fn, w); err != nil {
-				exec(rollbackTx) //nolint:errcheck // the error that matters is err
-				r.result <- err
-				return
-			}
-			committed = append(committed, r)
-			break
-		}
-		if err := exec(savepoint); err != nil {
-			r.result <- err
+		if err := s.exec(ctx, savepoint); err != nil {
+			*outcomes = append(*outcomes, outcome{r, err})
 			continue
 		}
+		events := w.PendingEvents()
 		if err := run(r.fn, w); err != nil {
-			if rbErr := exec(rollbackSav); rbErr != nil {
+			w.DropEvents(events)
+			if rbErr := s.exec(ctx, rollbackSav); rbErr != nil {
 				err = errors.Join(err, rbErr)
 			}
-			exec(release) //nolint:errcheck // the savepoint is empty now
-			r.result <- err
+			s.exec(ctx, release) //nolint:errcheck // the savepoint is empty now
+			*outcomes = append(*outcomes, outcome{r, err})
 			continue
 		}
-		if err := exec(release); err != nil {
-			r.result <- err
+		if err := s.exec(ctx, release); err != nil {
+			*outcomes = append(*outcomes, outcome{r, err})
 			continue
 		}
 		committed = append(committed, r)
 	}
-	if len(committed) == 0 {
-		exec(rollbackTx) //nolint:errcheck // nothing to keep
-		return
+	err := w.FlushEvents()
+	if err == nil {
+		err = s.exec(ctx, commitTx)
 	}
-	err := exec(commitTx)
 	if err != nil {
-		exec(rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
+		s.exec(ctx, rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
 	}
 	for _, r := range committed {
-		r.result <- err
+		*outcomes = append(*outcomes, outcome{r, err})
 	}
+	return nil
 }
 
 // run calls fn and turns a panic into an error, so that one bad callback

@@ -41,6 +41,66 @@ type Tx struct {
 	q   Querier
 	d   *Dialect
 	sql *Queries
+	// changed, when set, hears of every row a write changes: a meeting
+	// (attendeeID ""), one attendee, all of a meeting's attendees
+	// (attendeeID All), or anything at all (meetingID All). A store with a
+	// cache invalidates with it.
+	changed func(meetingID, attendeeID string)
+	// dirty is set by every method that may change the database.
+	dirty bool
+	// deferEvents keeps appended events in pending until FlushEvents, so
+	// that a batch of transactions writes all its events in one statement.
+	deferEvents bool
+	pending     []pendingEvent
+}
+
+type pendingEvent struct {
+	e            *store.Event
+	destinations []string
+}
+
+// DeferEvents makes AppendEvents keep events until FlushEvents. Nothing in
+// a transaction reads the events it wrote, so deferring them changes no
+// answer.
+func (t *Tx) DeferEvents() { t.deferEvents = true }
+
+// PendingEvents says how many deferred events wait.
+func (t *Tx) PendingEvents() int { return len(t.pending) }
+
+// DropEvents forgets the deferred events after the first n (those of a
+// transaction that was rolled back).
+func (t *Tx) DropEvents(n int) { t.pending = t.pending[:n] }
+
+// FlushEvents writes the deferred events, in the order they were appended,
+// in as few statements as their number allows.
+func (t *Tx) FlushEvents() error {
+	defer func() { t.pending = t.pending[:0] }()
+	for start := 0; start < len(t.pending); start += maxRowsPerStatement {
+		if err := t.appendEventRows(t.pending[start:min(start+maxRowsPerStatement, len(t.pending))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// All stands for every row of a kind in Tx change reports.
+const All = "*"
+
+// Dirty reports whether a method that may change the database ran since
+// the last ResetDirty; a transaction that failed while clean changed
+// nothing.
+func (t *Tx) Dirty() bool { return t.dirty }
+
+// ResetDirty clears what Dirty reports.
+func (t *Tx) ResetDirty() { t.dirty = false }
+
+// OnChange sets the function that hears of changed rows.
+func (t *Tx) OnChange(fn func(meetingID, attendeeID string)) { t.changed = fn }
+
+func (t *Tx) change(meetingID, attendeeID string) {
+	if t.changed != nil {
+		t.changed(meetingID, attendeeID)
+	}
 }
 
 // NewTx returns a Tx that runs queries on q.
@@ -343,6 +403,7 @@ func (t *Tx) Meetings(f store.MeetingFilter) ([]store.Meeting, error) {
 }
 
 func (t *Tx) InsertMeeting(m *store.Meeting) error {
+	t.dirty = true
 	details, err := json.Marshal(m.Details)
 	if err != nil {
 		return err
@@ -358,6 +419,9 @@ func (t *Tx) InsertMeeting(m *store.Meeting) error {
 }
 
 func (t *Tx) EndMeeting(id string, at time.Time, reason store.EndReason) ([]store.Attendee, error) {
+	t.dirty = true
+	t.change(id, "")
+	t.change(id, All)
 	res, err := t.q.ExecContext(t.ctx, t.sql.endMeeting, millis(at), string(reason), id)
 	if err != nil {
 		return nil, err
@@ -371,11 +435,15 @@ func (t *Tx) EndMeeting(id string, at time.Time, reason store.EndReason) ([]stor
 }
 
 func (t *Tx) TouchMeeting(id string, at time.Time) error {
+	t.dirty = true
+	t.change(id, "")
 	_, err := t.q.ExecContext(t.ctx, t.sql.touchMeeting, millis(at), id, millis(at))
 	return err
 }
 
 func (t *Tx) SetTranscription(id string, cfg *model.TranscriptionConfiguration) error {
+	t.dirty = true
+	t.change(id, "")
 	var v any
 	if cfg != nil {
 		b, err := json.Marshal(cfg)
@@ -404,6 +472,7 @@ func (t *Tx) execOne(query string, args ...any) error {
 }
 
 func (t *Tx) PurgeEnded(before time.Time, limit int) (int, error) {
+	t.dirty = true
 	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEnded, millis(before), limit)
 	if err != nil {
 		return 0, err
@@ -412,6 +481,7 @@ func (t *Tx) PurgeEnded(before time.Time, limit int) (int, error) {
 	if err != nil || n == 0 {
 		return int(n), err
 	}
+	t.change(All, "") // which ended meetings went is not worth tracking
 	_, err = t.q.ExecContext(t.ctx, t.sql.purgeTags)
 	return int(n), err
 }
@@ -461,6 +531,7 @@ func (t *Tx) AttendeesByExternalIDs(meetingID string, externalUserIDs []string) 
 }
 
 func (t *Tx) InsertAttendees(as []*store.Attendee) error {
+	t.dirty = true
 	if len(as) == 0 {
 		return nil
 	}
@@ -469,6 +540,7 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 			return fmt.Errorf("InsertAttendees: attendees of several meetings")
 		}
 	}
+	t.change(as[0].MeetingID, "") // its count
 	if len(as) == 1 {
 		a := as[0]
 		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
@@ -527,6 +599,9 @@ func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 }
 
 func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
+	t.dirty = true
+	t.change(meetingID, "")
+	t.change(meetingID, attendeeID)
 	if err := t.execOne(t.sql.deleteAttendee, meetingID, attendeeID); err != nil {
 		return err
 	}
@@ -534,10 +609,14 @@ func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
 }
 
 func (t *Tx) UpdateCapabilities(meetingID, attendeeID string, c model.AttendeeCapabilities) error {
+	t.dirty = true
+	t.change(meetingID, attendeeID)
 	return t.execOne(t.sql.updateCaps, c.Audio, c.Video, c.Content, meetingID, attendeeID)
 }
 
 func (t *Tx) UpdateCapabilitiesExcept(meetingID string, excluded []string, c model.AttendeeCapabilities) error {
+	t.dirty = true
+	t.change(meetingID, All)
 	q := `UPDATE attendees SET audio = ?, video = ?, content = ? WHERE meeting_id = ?`
 	args := []any{c.Audio, c.Video, c.Content, meetingID}
 	if len(excluded) > 0 {
@@ -568,6 +647,7 @@ func (t *Tx) Tags(meetingID string) ([]model.Tag, error) {
 }
 
 func (t *Tx) PutTags(meetingID string, tags []model.Tag) error {
+	t.dirty = true
 	for _, tag := range tags {
 		if _, err := t.q.ExecContext(t.ctx, t.sql.putTag, meetingID, *tag.Key, *tag.Value); err != nil {
 			return err
@@ -577,6 +657,7 @@ func (t *Tx) PutTags(meetingID string, tags []model.Tag) error {
 }
 
 func (t *Tx) DeleteTags(meetingID string, keys []string) error {
+	t.dirty = true
 	for _, k := range keys {
 		if _, err := t.q.ExecContext(t.ctx, t.sql.deleteTag, meetingID, k); err != nil {
 			return err
@@ -621,6 +702,13 @@ func (t *Tx) deliveries(query string, args ...any) ([]store.Delivery, error) {
 }
 
 func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
+	t.dirty = true
+	if t.deferEvents {
+		for _, e := range es {
+			t.pending = append(t.pending, pendingEvent{e, destinations})
+		}
+		return nil
+	}
 	if len(es) == 1 {
 		e := es[0]
 		err := t.q.QueryRowContext(t.ctx, t.sql.insertEvent, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt)).Scan(&e.Seq)
@@ -635,59 +723,71 @@ func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
 		}
 		return nil
 	}
-	for start := 0; start < len(es); start += maxRowsPerStatement {
-		if err := t.appendEventRows(es[start:min(start+maxRowsPerStatement, len(es))], destinations); err != nil {
+	rows := make([]pendingEvent, len(es))
+	for i, e := range es {
+		rows[i] = pendingEvent{e, destinations}
+	}
+	for start := 0; start < len(rows); start += maxRowsPerStatement {
+		if err := t.appendEventRows(rows[start:min(start+maxRowsPerStatement, len(rows))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Tx) appendEventRows(es []*store.Event, destinations []string) error {
-	args := make([]any, 0, len(es)*6)
-	byID := make(map[string]*store.Event, len(es))
-	for _, e := range es {
+// appendEventRows inserts events in one statement, in order (so their seq
+// increases in that order), then all their deliveries in one more.
+func (t *Tx) appendEventRows(rows []pendingEvent) error {
+	args := make([]any, 0, len(rows)*6)
+	byID := make(map[string]*store.Event, len(rows))
+	deliveries := 0
+	for _, r := range rows {
+		e := r.e
 		args = append(args, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt))
 		byID[e.ID] = e
+		deliveries += len(r.destinations)
 	}
-	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(es), 6) + ` RETURNING id, seq`
-	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
+	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(rows), 6) + ` RETURNING id, seq`
+	res, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	for res.Next() {
 		var (
 			id  string
 			seq int64
 		)
-		if err := rows.Scan(&id, &seq); err != nil {
-			rows.Close()
+		if err := res.Scan(&id, &seq); err != nil {
+			res.Close()
 			return err
 		}
 		if e := byID[id]; e != nil {
 			e.Seq = seq
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(destinations) == 0 {
+	res.Close()
+	if err := res.Err(); err != nil || deliveries == 0 {
 		return err
 	}
-	dargs := make([]any, 0, len(es)*len(destinations)*4)
-	for _, e := range es {
-		for _, dest := range destinations {
-			dargs = append(dargs, e.Seq, dest, e.MeetingID, 0)
+	dargs := make([]any, 0, deliveries*4)
+	for _, r := range rows {
+		for _, dest := range r.destinations {
+			// Due at once by any clock: 0 is before every time a dispatcher reads.
+			dargs = append(dargs, r.e.Seq, dest, r.e.MeetingID, 0)
 		}
 	}
 	_, err = t.q.ExecContext(t.ctx, t.d.Placeholders(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES `+
-		placeholders(len(es)*len(destinations), 4)), dargs...)
+		placeholders(deliveries, 4)), dargs...)
 	return err
 }
 
 func (t *Tx) CompleteDelivery(eventSeq int64, destination string) error {
+	t.dirty = true
 	return t.execOne(t.sql.completeDelivery, eventSeq, destination)
 }
 
 func (t *Tx) FailDelivery(eventSeq int64, destination string, attempts int, next time.Time, lastError string, dead bool) error {
+	t.dirty = true
 	d := 0
 	if dead {
 		d = 1
@@ -696,6 +796,7 @@ func (t *Tx) FailDelivery(eventSeq int64, destination string, attempts int, next
 }
 
 func (t *Tx) ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error) {
+	t.dirty = true
 	q := `UPDATE deliveries SET dead = 0, attempts = 0, last_error = '', next_attempt_at = ? WHERE dead = 1`
 	args := []any{millis(now)}
 	if len(eventSeqs) > 0 {
@@ -713,6 +814,7 @@ func (t *Tx) ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error) {
 }
 
 func (t *Tx) PurgeEvents(before time.Time, limit int) (int, error) {
+	t.dirty = true
 	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEvents, millis(before), limit)
 	if err != nil {
 		return 0, err

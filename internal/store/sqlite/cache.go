@@ -1,0 +1,187 @@
+package sqlite
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
+)
+
+// readCache keeps meetings and attendees that readers looked up, so that
+// the hottest reads (GetAttendee, GetMeeting, join-token checks) skip
+// SQLite. It is correct because this process is the database's only
+// writer: the writer reports every row it changes and drops it from the
+// cache after the commit.
+//
+// A reader may fill the cache only with what it read in a snapshot that
+// no commit has overtaken. The writer makes epoch odd before it commits
+// and even again after it has dropped the changed rows; a reader notes the
+// epoch before its snapshot and fills only if the epoch is still that
+// (even) number, checked under the same lock the writer drops rows under.
+type readCache struct {
+	epoch atomic.Uint64
+
+	mu        sync.Mutex
+	max       int
+	meetings  map[string]store.Meeting
+	attendees map[string]map[string]store.Attendee // meeting ID -> attendee ID -> attendee
+	size      int                                  // attendees held
+}
+
+func newReadCache(max int) *readCache {
+	return &readCache{max: max, meetings: map[string]store.Meeting{}, attendees: map[string]map[string]store.Attendee{}}
+}
+
+// changed is a batch's record of the rows it changed.
+type changed struct {
+	meetings  map[string]bool
+	attendees map[[2]string]bool
+	all       bool
+}
+
+func (c *changed) add(meetingID, attendeeID string) {
+	switch {
+	case meetingID == sqlstore.All:
+		c.all = true
+	case attendeeID == "":
+		if c.meetings == nil {
+			c.meetings = map[string]bool{}
+		}
+		c.meetings[meetingID] = true
+	default:
+		if c.attendees == nil {
+			c.attendees = map[[2]string]bool{}
+		}
+		c.attendees[[2]string{meetingID, attendeeID}] = true
+	}
+}
+
+// beginCommit marks a commit under way: no reader may fill from now on.
+func (c *readCache) beginCommit() { c.epoch.Add(1) }
+
+// endCommit drops what the batch changed and lets readers fill again.
+func (c *readCache) endCommit(ch *changed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case ch.all:
+		c.meetings, c.attendees, c.size = map[string]store.Meeting{}, map[string]map[string]store.Attendee{}, 0
+	default:
+		for id := range ch.meetings {
+			delete(c.meetings, id)
+		}
+		for k := range ch.attendees {
+			if k[1] == sqlstore.All {
+				c.size -= len(c.attendees[k[0]])
+				delete(c.attendees, k[0])
+			} else if m := c.attendees[k[0]]; m != nil {
+				if _, ok := m[k[1]]; ok {
+					delete(m, k[1])
+					c.size--
+				}
+			}
+		}
+	}
+	c.epoch.Add(1)
+}
+
+func (c *readCache) meeting(id string) (store.Meeting, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.meetings[id]
+	return m, ok
+}
+
+func (c *readCache) attendee(meetingID, id string) (store.Attendee, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.attendees[meetingID][id]
+	return a, ok
+}
+
+func (c *readCache) putMeeting(m store.Meeting, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch%2 != 0 || c.epoch.Load() != epoch {
+		return
+	}
+	if len(c.meetings) >= c.max {
+		evictHalf(c.meetings)
+	}
+	c.meetings[m.ID] = m
+}
+
+func (c *readCache) putAttendee(a store.Attendee, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch%2 != 0 || c.epoch.Load() != epoch {
+		return
+	}
+	if c.size >= c.max {
+		for id, m := range c.attendees { // drop whole meetings, at random, until half is left
+			c.size -= len(m)
+			delete(c.attendees, id)
+			if c.size < c.max/2 {
+				break
+			}
+		}
+	}
+	m := c.attendees[a.MeetingID]
+	if m == nil {
+		m = map[string]store.Attendee{}
+		c.attendees[a.MeetingID] = m
+	}
+	if _, ok := m[a.ID]; !ok {
+		c.size++
+	}
+	m[a.ID] = a
+}
+
+func evictHalf[V any](m map[string]V) {
+	n, target := 0, len(m)/2
+	for k := range m {
+		delete(m, k)
+		if n++; n >= target {
+			return
+		}
+	}
+}
+
+// cachedReader answers the cached lookups from the cache, and fills it
+// from the snapshot of its transaction.
+type cachedReader struct {
+	store.Reader
+	cache *readCache
+	epoch uint64 // noted before the snapshot began
+}
+
+func (r *cachedReader) MeetingByID(id string) (store.Meeting, error) {
+	if m, ok := r.cache.meeting(id); ok {
+		return m, nil
+	}
+	m, err := r.Reader.MeetingByID(id)
+	if err == nil {
+		r.cache.putMeeting(m, r.epoch)
+	}
+	return m, err
+}
+
+func (r *cachedReader) Meeting(accountID, id string) (store.Meeting, error) {
+	m, err := r.MeetingByID(id)
+	if err == nil && m.AccountID != accountID {
+		return store.Meeting{}, store.ErrNotFound
+	}
+	return m, err
+}
+
+func (r *cachedReader) Attendee(meetingID, attendeeID string) (store.Attendee, error) {
+	if a, ok := r.cache.attendee(meetingID, attendeeID); ok {
+		return a, nil
+	}
+	a, err := r.Reader.Attendee(meetingID, attendeeID)
+	if err == nil {
+		r.cache.putAttendee(a, r.epoch)
+	}
+	return a, err
+}
