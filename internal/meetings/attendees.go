@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
 	"github.com/carillon-dev/carillon/internal/events"
@@ -20,22 +22,15 @@ func (s *Service) CreateAttendee(ctx context.Context, c Caller, in *model.Create
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var res []added
-	err := s.write(ctx, "CreateAttendee", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
-		if err != nil {
-			return err
-		}
-		res, err = s.addAttendees(w, &m, []model.CreateAttendeeRequestItem{{ExternalUserId: in.ExternalUserId, Capabilities: in.Capabilities}})
-		return err
-	})
-	if err != nil {
+	job := &attendeeJob{ctx: ctx, caller: c, meetingID: normalizeID(in.MeetingId),
+		items: []model.CreateAttendeeRequestItem{{ExternalUserId: in.ExternalUserId, Capabilities: in.Capabilities}}}
+	if err := s.adder.submit(job); err != nil {
 		return nil, err
 	}
-	if res[0].err != nil {
-		return nil, res[0].err
+	if res := job.res[0]; res.err != nil {
+		return nil, res.err
 	}
-	v, err := s.attendeeView(&res[0].attendee)
+	v, err := s.attendeeView(&job.res[0].attendee)
 	if err != nil {
 		return nil, err
 	}
@@ -48,19 +43,11 @@ func (s *Service) BatchCreateAttendee(ctx context.Context, c Caller, in *model.B
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var res []added
-	err := s.write(ctx, "BatchCreateAttendee", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
-		if err != nil {
-			return err
-		}
-		res, err = s.addAttendees(w, &m, in.Attendees)
-		return err
-	})
-	if err != nil {
+	job := &attendeeJob{ctx: ctx, caller: c, meetingID: normalizeID(in.MeetingId), items: in.Attendees}
+	if err := s.adder.submit(job); err != nil {
 		return nil, err
 	}
-	attendees, errs, err := s.outcomes(res)
+	attendees, errs, err := s.outcomes(job.res)
 	if err != nil {
 		return nil, err
 	}
@@ -94,78 +81,220 @@ func (s *Service) outcomes(res []added) ([]model.Attendee, []model.CreateAttende
 	return attendees, errs, nil
 }
 
-// addAttendees adds the requested attendees to a meeting the transaction
-// has locked, in a few statements whatever their number: one read finds
-// the ExternalUserIds the meeting has, one insert adds the new attendees,
-// one more their events. A repeated ExternalUserId (also within the list)
-// gets the existing attendee; an attendee that breaks a capability rule or
-// finds the meeting full gets its error; the others are added. m's count
-// is kept current.
-func (s *Service) addAttendees(w store.Writer, m *store.Meeting, items []model.CreateAttendeeRequestItem) ([]added, error) {
-	names := make([]string, 0, len(items))
-	seen := make(map[string]bool, len(items))
-	for _, it := range items {
-		if !seen[it.ExternalUserId] {
-			seen[it.ExternalUserId] = true
-			names = append(names, it.ExternalUserId)
+// attendeeJob is one request's attendees for one meeting, on its way
+// through the adder.
+type attendeeJob struct {
+	ctx       context.Context
+	caller    Caller
+	meetingID string
+	items     []model.CreateAttendeeRequestItem
+
+	res  []added // one per item, when err is nil
+	err  error   // the request's own failure (its meeting is gone, ...)
+	done chan struct{}
+}
+
+// addAttendees adds the attendees of several requests, for one meeting or
+// several, in a transaction: the meetings are locked, so that ceilings and
+// ExternalUserIds hold under any concurrency; one read finds the
+// ExternalUserIds the meetings have; one insert adds the new attendees; one
+// statement counts them; their events follow. A repeated ExternalUserId
+// (also within one request) gets the existing attendee; an attendee that
+// breaks a capability rule or finds its meeting full gets its error; the
+// others are added. meetings holds the locked meetings by ID (their counts
+// are kept current); a job whose meeting is missing, ended or another
+// account's gets NotFound.
+func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
+	var keys []store.AttendeeKey
+	seen := map[store.AttendeeKey]bool{}
+	for _, j := range jobs {
+		j.err, j.res = nil, nil
+		m := meetings[j.meetingID]
+		if m == nil || !m.Active() || m.AccountID != j.caller.AccountID {
+			j.err = meetingNotFound(j.meetingID)
+			continue
+		}
+		for _, it := range j.items {
+			k := store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
 		}
 	}
-	existing, err := w.AttendeesByExternalIDs(m.ID, names)
+	if len(keys) == 0 {
+		return nil
+	}
+	existing, err := w.AttendeesByExternalIDs(keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	known := make(map[string]*store.Attendee, len(items))
+	known := make(map[store.AttendeeKey]*store.Attendee, len(keys))
 	for i := range existing {
-		known[existing[i].ExternalUserID] = &existing[i]
+		known[store.AttendeeKey{MeetingID: existing[i].MeetingID, ExternalUserID: existing[i].ExternalUserID}] = &existing[i]
 	}
-	out := make([]added, len(items))
 	var fresh []*store.Attendee
+	newPer := map[string]int{} // new attendees per meeting
 	keyID, now := s.keys.ActiveID(), s.nowUTC()
-	for i, it := range items {
-		out[i].external = it.ExternalUserId
-		if a := known[it.ExternalUserId]; a != nil {
-			continue // filled in below, once new attendees have their Seq
-		}
-		caps, err := resolveCapabilities(it.Capabilities, m.Details.Features)
-		if err != nil {
-			out[i].err = apierr.As(err)
+	for _, j := range jobs {
+		if j.err != nil {
 			continue
 		}
-		if m.AttendeeCount+len(fresh) >= m.MaxAttendees {
-			out[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
-			continue
+		m := meetings[j.meetingID]
+		j.res = make([]added, len(j.items))
+		for i, it := range j.items {
+			j.res[i].external = it.ExternalUserId
+			if known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] != nil {
+				continue // filled in below, once new attendees have their Seq
+			}
+			caps, err := resolveCapabilities(it.Capabilities, m.Details.Features)
+			if err != nil {
+				j.res[i].err = apierr.As(err)
+				continue
+			}
+			if m.AttendeeCount+newPer[m.ID] >= m.MaxAttendees {
+				j.res[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
+				continue
+			}
+			salt, err := token.NewSalt()
+			if err != nil {
+				return err
+			}
+			a := &store.Attendee{ID: s.newID(), MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
+				Capabilities: caps, TokenKeyID: keyID, TokenSalt: salt, CreatedAt: now}
+			fresh = append(fresh, a)
+			newPer[m.ID]++
+			known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] = a
 		}
-		salt, err := token.NewSalt()
-		if err != nil {
-			return nil, err
-		}
-		a := &store.Attendee{ID: s.newID(), MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
-			Capabilities: caps, TokenKeyID: keyID, TokenSalt: salt, CreatedAt: now}
-		fresh = append(fresh, a)
-		known[it.ExternalUserId] = a
 	}
 	if len(fresh) > 0 {
 		if err := w.InsertAttendees(fresh); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
-				return nil, errRetry // taken meanwhile; cannot happen under the meeting's lock
+				return errRetry // taken meanwhile; cannot happen under the meetings' locks
 			}
-			return nil, err
+			return err
 		}
-		m.AttendeeCount += len(fresh)
-		evs := make([]*store.Event, len(fresh))
-		for i, a := range fresh {
-			evs[i] = events.New(events.AttendeeAdded, m, attendeeRef(a), now)
+		byMeeting := map[string][]*store.Event{}
+		var order []string
+		for _, a := range fresh {
+			m := meetings[a.MeetingID]
+			if byMeeting[m.ID] == nil {
+				order = append(order, m.ID)
+			}
+			byMeeting[m.ID] = append(byMeeting[m.ID], events.New(events.AttendeeAdded, m, attendeeRef(a), now))
 		}
-		if err := w.AppendEvents(evs, s.routes.For(m)); err != nil {
-			return nil, err
+		for _, id := range order {
+			m := meetings[id]
+			m.AttendeeCount += newPer[id]
+			if err := s.emit(w, m, byMeeting[id]...); err != nil {
+				return err
+			}
 		}
 	}
-	for i := range out {
-		if out[i].err == nil {
-			out[i].attendee = *known[out[i].external]
+	for _, j := range jobs {
+		for i := range j.res {
+			if j.res[i].err == nil {
+				j.res[i].attendee = *known[store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: j.res[i].external}]
+			}
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// adder combines the attendee additions of concurrent requests into one
+// transaction: on SQLite every transaction goes through one writer, whose
+// cost is per statement, so ten requests in one transaction cost little
+// more than one. A drainer goroutine runs while requests wait, taking all
+// of them each time; a lone request goes through at once.
+type adder struct {
+	s *Service
+
+	mu       sync.Mutex
+	queue    []*attendeeJob
+	draining bool
+}
+
+// maxJobItems bounds the attendees of one combined transaction.
+const maxJobItems = 2000
+
+// submit queues a job and waits for its outcome. Once queued, a job is
+// awaited even if its context ends: it may commit, and its caller must not
+// be told otherwise.
+func (a *adder) submit(j *attendeeJob) error {
+	j.done = make(chan struct{})
+	a.mu.Lock()
+	a.queue = append(a.queue, j)
+	if !a.draining {
+		a.draining = true
+		go a.drain()
+	}
+	a.mu.Unlock()
+	<-j.done
+	return j.err
+}
+
+func (a *adder) drain() {
+	for {
+		a.mu.Lock()
+		n, items := 0, 0
+		for n < len(a.queue) && (n == 0 || items+len(a.queue[n].items) <= maxJobItems) {
+			items += len(a.queue[n].items)
+			n++
+		}
+		jobs := a.queue[:n:n]
+		a.queue = a.queue[n:]
+		if len(jobs) == 0 {
+			a.draining = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		a.run(jobs)
+	}
+}
+
+func (a *adder) run(jobs []*attendeeJob) {
+	live := jobs[:0:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(live))
+	for _, j := range live {
+		if !slices.Contains(ids, j.meetingID) {
+			ids = append(ids, j.meetingID)
+		}
+	}
+	op := "CreateAttendee"
+	if len(live) > 1 || len(live[0].items) > 1 {
+		op = "BatchCreateAttendee"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), 30*time.Second)
+	defer cancel()
+	err := a.s.write(ctx, op, func(w store.Writer) error {
+		found, err := w.LockMeetings(ids)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*store.Meeting, len(found))
+		for i := range found {
+			byID[found[i].ID] = &found[i]
+		}
+		return a.s.addAttendees(w, live, byID)
+	})
+	for _, j := range live {
+		if err != nil {
+			j.err = err
+		}
+		close(j.done)
+	}
 }
 
 // GetAttendee returns an attendee of an active meeting.

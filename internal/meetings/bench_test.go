@@ -51,3 +51,32 @@ func BenchmarkCreateAttendee(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBatchCreateAttendee100 is the domain and store cost of a batch of
+// 100 new attendees, 8 batches at once.
+func BenchmarkBatchCreateAttendee100(b *testing.B) {
+	s := benchService(b)
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: fmt.Sprintf("tok-%d", i), MediaRegion: "us-east-1", ExternalMeetingId: "bench"})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			items := make([]model.CreateAttendeeRequestItem, 100)
+			for j := range items {
+				items[j].ExternalUserId = fmt.Sprintf("user-%d", j)
+			}
+			if _, err := s.BatchCreateAttendee(context.Background(), c, &model.BatchCreateAttendeeInput{MeetingId: m.MeetingId, Attendees: items}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

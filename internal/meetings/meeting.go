@@ -38,22 +38,23 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var (
-		m   store.Meeting
-		res []added
-	)
+	var m store.Meeting
+	job := &attendeeJob{ctx: ctx, caller: c, items: in.Attendees}
 	err := s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
 		var err error
 		if m, err = s.createMeeting(w, c, &in.CreateMeetingInput); err != nil {
 			return err
 		}
-		res, err = s.addAttendees(w, &m, in.Attendees)
-		return err
+		job.meetingID = m.ID
+		return s.addAttendees(w, []*attendeeJob{job}, map[string]*store.Meeting{m.ID: &m})
 	})
+	if err == nil {
+		err = job.err
+	}
 	if err != nil {
 		return nil, err
 	}
-	attendees, errs, err := s.outcomes(res)
+	attendees, errs, err := s.outcomes(job.res)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,7 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 	log      *slog.Logger
+	adder    *adder
 }
 
 // NewID returns a time-ordered UUID (version 7): IDs of the same moment sit
@@ -114,8 +115,10 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.PublicURL == nil {
 		cfg.PublicURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8080"}
 	}
-	return &Service{cfg: cfg, store: d.Store, keys: d.Keys, presence: d.Presence, routes: d.Routes, notify: d.Notify,
+	s := &Service{cfg: cfg, store: d.Store, keys: d.Keys, presence: d.Presence, routes: d.Routes, notify: d.Notify,
 		now: d.Now, newID: d.NewID, log: d.Log}
+	s.adder = &adder{s: s}
+	return s
 }
 
 // Config returns the service's configuration.

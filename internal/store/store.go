@@ -120,6 +120,11 @@ type Stats struct {
 	ActiveAttendees int
 }
 
+// AttendeeKey names an attendee by its meeting and ExternalUserId.
+type AttendeeKey struct {
+	MeetingID, ExternalUserID string
+}
+
 // Reader reads inside a transaction or a snapshot.
 type Reader interface {
 	// Meeting returns the meeting with id owned by accountID, active or ended.
@@ -136,9 +141,10 @@ type Reader interface {
 	ActiveReplicas(primaryID string) ([]string, error)
 	// Attendee returns one attendee of a meeting.
 	Attendee(meetingID, attendeeID string) (Attendee, error)
-	// AttendeesByExternalIDs returns the attendees of a meeting that have
-	// one of the ExternalUserIds, in no particular order.
-	AttendeesByExternalIDs(meetingID string, externalUserIDs []string) ([]Attendee, error)
+	// AttendeesByExternalIDs returns the attendees that the keys name (a
+	// meeting and an ExternalUserId each), in no particular order; keys
+	// that name no attendee are left out.
+	AttendeesByExternalIDs(keys []AttendeeKey) ([]Attendee, error)
 	// Attendees returns up to limit attendees of a meeting with Seq > afterSeq, by Seq.
 	Attendees(meetingID string, afterSeq int64, limit int) ([]Attendee, error)
 	// Tags returns the tags of a meeting sorted by key.
@@ -180,6 +186,9 @@ type Writer interface {
 	// LockMeeting returns the meeting like Meeting, and keeps other
 	// transactions from changing it until this one ends.
 	LockMeeting(accountID, id string) (Meeting, error)
+	// LockMeetings is LockMeeting for several meetings of any accounts
+	// (the caller checks ownership): the ones found, in no particular order.
+	LockMeetings(ids []string) ([]Meeting, error)
 	// InsertMeeting stores a new meeting; ErrDuplicate if an active meeting
 	// of the account already has its ClientRequestToken.
 	InsertMeeting(m *Meeting) error
@@ -190,9 +199,9 @@ type Writer interface {
 	TouchMeeting(id string, at time.Time) error
 	// SetTranscription records the running transcription (nil: stopped).
 	SetTranscription(id string, cfg *model.TranscriptionConfiguration) error
-	// InsertAttendees stores new attendees of one meeting, sets their Seq
-	// (increasing in the order given), and counts them on the meeting;
-	// ErrDuplicate if an ExternalUserId is taken in the meeting.
+	// InsertAttendees stores new attendees, of one meeting or several, sets
+	// their Seq (increasing in the order given), and counts them on their
+	// meetings; ErrDuplicate if an ExternalUserId is taken in a meeting.
 	InsertAttendees(as []*Attendee) error
 	// DeleteAttendee removes an attendee; ErrNotFound if there is none.
 	DeleteAttendee(meetingID, attendeeID string) error

@@ -56,6 +56,7 @@ func dialect() *sqlstore.Dialect {
 		Placeholders:      sqlstore.QuestionToDollar,
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
+		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS t(value, key)",
 	}
 }
 

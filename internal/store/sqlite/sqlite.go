@@ -84,6 +84,7 @@ func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Placeholders:      func(q string) string { return q },
 		IsUniqueViolation: isUniqueViolation,
+		JSONRows:          "json_each(?) AS t",
 	}
 }
 

@@ -25,6 +25,11 @@ type Dialect struct {
 	LockRow string
 	// IsUniqueViolation recognises a unique-constraint error of the driver.
 	IsUniqueViolation func(error) bool
+	// JSONRows is a FROM item that turns a JSON array parameter into rows
+	// t(value, key): each element as value, its position as key. Bulk
+	// statements take their rows this way, so that one prepared statement
+	// serves any number of rows.
+	JSONRows string
 }
 
 // Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
@@ -128,6 +133,7 @@ type Queries struct {
 	insertEvent, insertDelivery, completeDelivery, failDelivery         string
 	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
 	lastEventSeq, outbox, purgeEvents, stats                            string
+	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
 
 const meetingColumns = `id, account_id, api_region, client_request_token, params_hash, external_meeting_id,
@@ -196,6 +202,14 @@ func NewQueries(d *Dialect) *Queries {
 		eventsAfterMeeting: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.meeting_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
 		lastEventSeq:       p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
 		stats:              p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
+
+		bulkFindAttendees: p(`SELECT a.seq, a.id, a.meeting_id, a.account_id, a.external_user_id, a.audio, a.video, a.content,
+			a.token_key_id, a.token_salt, a.created_at
+			FROM ` + d.JSONRows + ` JOIN attendees a ON a.meeting_id = t.value->>0 AND a.external_user_id = t.value->>1`),
+		bulkLockMeetings: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id IN (SELECT t.value->>0 FROM ` + d.JSONRows + `)
+			ORDER BY id` + d.LockRow),
+		bulkCount: p(`UPDATE meetings SET attendee_count = attendee_count + CAST(t.value->>1 AS INTEGER)
+			FROM ` + d.JSONRows + ` WHERE meetings.id = t.value->>0`),
 		outbox: p(`SELECT COALESCE(SUM(CASE WHEN d.dead = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(d.dead), 0),
 			COALESCE(MIN(CASE WHEN d.dead = 0 THEN e.created_at END), 0)
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
@@ -335,6 +349,19 @@ func (t *Tx) MeetingByID(id string) (store.Meeting, error) {
 
 func (t *Tx) LockMeeting(accountID, id string) (store.Meeting, error) {
 	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingLocked, id, accountID))
+}
+
+func (t *Tx) LockMeetings(ids []string) ([]store.Meeting, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows := make([][1]string, len(ids))
+	for i, id := range ids {
+		rows[i] = [1]string{id}
+	}
+	// Locked in ID order, the same in every transaction: no deadlock
+	// between them.
+	return t.meetings(t.sql.bulkLockMeetings, jsonRows(rows))
 }
 
 func (t *Tx) MeetingByToken(accountID, token string) (store.Meeting, error) {
@@ -498,36 +525,28 @@ func (t *Tx) Attendees(meetingID string, afterSeq int64, limit int) ([]store.Att
 // under the variable limits of SQLite (32766) and PostgreSQL (65535).
 const maxRowsPerStatement = 500
 
-// placeholders returns "(?, ?, ?), (?, ?, ?)" for rows of cols values.
-func placeholders(rows, cols int) string {
-	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
-	return row + strings.Repeat(", "+row, rows-1)
-}
-
-func (t *Tx) AttendeesByExternalIDs(meetingID string, externalUserIDs []string) ([]store.Attendee, error) {
-	if len(externalUserIDs) == 1 {
-		a, err := scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendeeByExternal, meetingID, externalUserIDs[0]))
+func (t *Tx) AttendeesByExternalIDs(keys []store.AttendeeKey) ([]store.Attendee, error) {
+	if len(keys) == 1 {
+		a, err := scanAttendee(t.q.QueryRowContext(t.ctx, t.sql.attendeeByExternal, keys[0].MeetingID, keys[0].ExternalUserID))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
 		return []store.Attendee{a}, err
 	}
-	var out []store.Attendee
-	for start := 0; start < len(externalUserIDs); start += maxRowsPerStatement {
-		chunk := externalUserIDs[start:min(start+maxRowsPerStatement, len(externalUserIDs))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, meetingID)
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		q := `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND external_user_id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
-		found, err := t.attendeeRows(t.d.Placeholders(q), args...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, found...)
+	rows := make([][2]string, len(keys))
+	for i, k := range keys {
+		rows[i] = [2]string{k.MeetingID, k.ExternalUserID}
 	}
-	return out, nil
+	return t.attendeeRows(t.sql.bulkFindAttendees, jsonRows(rows))
+}
+
+// jsonRows encodes the rows of a bulk statement (see Dialect.JSONRows).
+func jsonRows(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain strings and numbers only
+	}
+	return string(b)
 }
 
 func (t *Tx) InsertAttendees(as []*store.Attendee) error {
@@ -535,12 +554,15 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	if len(as) == 0 {
 		return nil
 	}
-	for _, a := range as[1:] {
-		if a.MeetingID != as[0].MeetingID {
-			return fmt.Errorf("InsertAttendees: attendees of several meetings")
+	counts := map[string]int{}
+	var meetings []string
+	for _, a := range as {
+		if counts[a.MeetingID] == 0 {
+			meetings = append(meetings, a.MeetingID)
 		}
+		counts[a.MeetingID]++
+		t.change(a.MeetingID, "") // its count
 	}
-	t.change(as[0].MeetingID, "") // its count
 	if len(as) == 1 {
 		a := as[0]
 		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
@@ -549,25 +571,25 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 		if err != nil {
 			return t.insertErr(err)
 		}
-	} else {
-		for start := 0; start < len(as); start += maxRowsPerStatement {
-			if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
-				return err
-			}
+		return t.execOne(t.sql.countAttendee, 1, a.MeetingID)
+	}
+	for start := 0; start < len(as); start += maxRowsPerStatement {
+		if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
+			return err
 		}
 	}
-	return t.execOne(t.sql.countAttendee, len(as), as[0].MeetingID)
-}
-
-func (t *Tx) insertErr(err error) error {
-	if t.d.IsUniqueViolation(err) {
-		return store.ErrDuplicate
+	deltas := make([][2]any, len(meetings))
+	for i, id := range meetings {
+		deltas[i] = [2]any{id, counts[id]}
 	}
+	_, err := t.q.ExecContext(t.ctx, t.sql.bulkCount, jsonRows(deltas))
 	return err
 }
 
-// insertAttendeeRows inserts attendees in one statement; RETURNING gives
-// each one's seq, matched back by ID since row order is not promised.
+// insertAttendeeRows inserts attendees with one multi-row statement, whose
+// text depends only on the row count (so the connection keeps it
+// prepared); RETURNING gives each one's seq, matched back by ID since row
+// order is not promised.
 func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 	args := make([]any, 0, len(as)*10)
 	byID := make(map[string]*store.Attendee, len(as))
@@ -582,6 +604,22 @@ func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 	if err != nil {
 		return t.insertErr(err)
 	}
+	return t.insertErr(scanSeqs(rows, func(id string, seq int64) {
+		if a := byID[id]; a != nil {
+			a.Seq = seq
+		}
+	}))
+}
+
+// placeholders returns "(?, ?, ?), (?, ?, ?)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	return row + strings.Repeat(", "+row, rows-1)
+}
+
+// scanSeqs reads the (id, seq) rows a bulk insert returns; row order is not
+// promised, so each is matched by ID.
+func scanSeqs(rows *sql.Rows, set func(id string, seq int64)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var (
@@ -591,11 +629,16 @@ func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 		if err := rows.Scan(&id, &seq); err != nil {
 			return err
 		}
-		if a := byID[id]; a != nil {
-			a.Seq = seq
-		}
+		set(id, seq)
 	}
-	return t.insertErr(rows.Err())
+	return rows.Err()
+}
+
+func (t *Tx) insertErr(err error) error {
+	if t.d.IsUniqueViolation(err) {
+		return store.ErrDuplicate
+	}
+	return err
 }
 
 func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
@@ -752,21 +795,11 @@ func (t *Tx) appendEventRows(rows []pendingEvent) error {
 	if err != nil {
 		return err
 	}
-	for res.Next() {
-		var (
-			id  string
-			seq int64
-		)
-		if err := res.Scan(&id, &seq); err != nil {
-			res.Close()
-			return err
-		}
+	if err := scanSeqs(res, func(id string, seq int64) {
 		if e := byID[id]; e != nil {
 			e.Seq = seq
 		}
-	}
-	res.Close()
-	if err := res.Err(); err != nil || deliveries == 0 {
+	}); err != nil || deliveries == 0 {
 		return err
 	}
 	dargs := make([]any, 0, deliveries*4)

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CanceledContext", testCanceledContext},
 		{"BulkInserts", testBulkInserts},
+		{"SeveralMeetingsAtOnce", testSeveralMeetingsAtOnce},
 		{"OutboxOrderAndRetries", testOutboxOrderAndRetries},
 		{"OutboxDeadLetters", testOutboxDeadLetters},
 		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
@@ -270,11 +271,11 @@ func testAttendees(t *testing.T, s store.Store) {
 			got.Capabilities != a.Capabilities || got.TokenKeyID != 7 || string(got.TokenSalt) != string(a.TokenSalt) || !got.CreatedAt.Equal(epoch) {
 			return fmt.Errorf("attendee did not round-trip:\n got %+v\nwant %+v", got, a)
 		}
-		byExt, err := r.AttendeesByExternalIDs(m.ID, []string{"alice"})
+		byExt, err := r.AttendeesByExternalIDs(keys(m.ID, "alice"))
 		if err != nil || len(byExt) != 1 || byExt[0].ID != a.ID {
 			return fmt.Errorf("AttendeesByExternalIDs = %+v, %v", byExt, err)
 		}
-		none, err := r.AttendeesByExternalIDs(m.ID, []string{"nobody"})
+		none, err := r.AttendeesByExternalIDs(keys(m.ID, "nobody"))
 		if err != nil || len(none) != 0 {
 			return fmt.Errorf("AttendeesByExternalIDs(nobody) = %+v, %v", none, err)
 		}
@@ -735,6 +736,14 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	})
 }
 
+func keys(meetingID string, names ...string) []store.AttendeeKey {
+	out := make([]store.AttendeeKey, len(names))
+	for i, n := range names {
+		out[i] = store.AttendeeKey{MeetingID: meetingID, ExternalUserID: n}
+	}
+	return out
+}
+
 func appendEvent(t *testing.T, s store.Store, meetingID, typ string, at time.Time, destinations ...string) *store.Event {
 	t.Helper()
 	e := &store.Event{ID: uuid.NewString(), MeetingID: meetingID, AccountID: "111111111111", Type: typ,
@@ -930,7 +939,7 @@ func testBulkInserts(t *testing.T, s store.Store) {
 		t.Fatalf("AttendeeCount = %d, want 120", n)
 	}
 	read(t, s, func(r store.Reader) error {
-		found, err := r.AttendeesByExternalIDs(m.ID, append(names[:50:50], "nobody"))
+		found, err := r.AttendeesByExternalIDs(keys(m.ID, append(names[:50:50], "nobody")...))
 		if err != nil || len(found) != 50 {
 			return fmt.Errorf("AttendeesByExternalIDs found %d, %v", len(found), err)
 		}
@@ -947,5 +956,46 @@ func testBulkInserts(t *testing.T, s store.Store) {
 	}
 	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 120 {
 		t.Fatalf("AttendeeCount after a refused batch = %d, want 120", n)
+	}
+}
+
+// testSeveralMeetingsAtOnce adds attendees to several meetings in one call,
+// as concurrent requests combined into one transaction do.
+func testSeveralMeetingsAtOnce(t *testing.T, s store.Store) {
+	a, b, c := newMeeting("111111111111", "a"), newMeeting("222222222222", "b"), newMeeting("111111111111", "c")
+	for _, m := range []*store.Meeting{a, b, c} {
+		insertMeeting(t, s, m)
+	}
+	write(t, s, func(w store.Writer) error {
+		got, err := w.LockMeetings([]string{c.ID, a.ID, b.ID, "00000000-0000-0000-0000-000000000000"})
+		if err != nil {
+			return err
+		}
+		if len(got) != 3 {
+			return fmt.Errorf("LockMeetings found %d meetings, want 3", len(got))
+		}
+		as := []*store.Attendee{newAttendee(a, "x"), newAttendee(b, "x"), newAttendee(a, "y"), newAttendee(c, "z")}
+		if err := w.InsertAttendees(as); err != nil {
+			return err
+		}
+		for i := 1; i < len(as); i++ {
+			if as[i].Seq <= as[i-1].Seq {
+				return fmt.Errorf("seqs not increasing in order")
+			}
+		}
+		ks := append(append(keys(a.ID, "x", "y"), keys(b.ID, "x", "y")...), keys(c.ID, "z", "x")...)
+		found, err := w.AttendeesByExternalIDs(ks)
+		if err != nil {
+			return err
+		}
+		if len(found) != 4 {
+			return fmt.Errorf("found %d attendees, want 4", len(found))
+		}
+		return nil
+	})
+	for m, want := range map[*store.Meeting]int{a: 2, b: 1, c: 1} {
+		if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != want {
+			t.Fatalf("meeting %s: AttendeeCount %d, want %d", m.ExternalMeetingID, n, want)
+		}
 	}
 }
