@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,14 @@ type Config struct {
 	IdleTimeoutHTTP   time.Duration
 	ShutdownGrace     time.Duration
 
+	// The media plane.
+	MediaUDPPorts     string // "MIN-MAX", or one port shared by all
+	MediaUDPPortMin   uint16 // derived from MediaUDPPorts by Check
+	MediaUDPPortMax   uint16
+	MediaAdvertiseIPs []string
+	MediaLoopback     bool
+	MediaDropGrace    time.Duration
+
 	MaxBody   int64
 	LogFormat string
 	LogLevel  string
@@ -121,6 +130,17 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.WriteTimeout, "http-write-timeout", 30*time.Second, "time to write a response (`DURATION`)")
 	fs.DurationVar(&c.IdleTimeoutHTTP, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (`DURATION`)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "on SIGTERM, how long requests in flight get to finish (`DURATION`)")
+	fs.StringVar(&c.MediaUDPPorts, "media-udp-ports", "", "UDP `PORTS` of media connections: a range MIN-MAX, or one port that every connection shares; default: any free port")
+	fs.Func("media-advertise-ip", "public `IP` to offer clients for media instead of this host's addresses (a server behind 1:1 NAT); repeat or separate with commas", func(v string) error {
+		for _, ip := range strings.Split(v, ",") {
+			if ip = strings.TrimSpace(ip); ip != "" {
+				c.MediaAdvertiseIPs = append(c.MediaAdvertiseIPs, ip)
+			}
+		}
+		return nil
+	})
+	fs.BoolVar(&c.MediaLoopback, "media-loopback", true, "offer the loopback address for media too, so browsers on this host connect")
+	fs.DurationVar(&c.MediaDropGrace, "media-drop-grace", 10*time.Second, "how long an attendee whose connection broke stays in the roster, waiting for its client to reconnect (`DURATION`)")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest accepted request body, in `BYTES`")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -313,6 +333,21 @@ func (c *Config) Check() error {
 			bad("%s %s: must be positive", name, d)
 		}
 	}
+	if c.MediaUDPPorts != "" {
+		minPort, maxPort, err := parsePorts(c.MediaUDPPorts)
+		if err != nil {
+			bad("--media-udp-ports %q: %v", c.MediaUDPPorts, err)
+		}
+		c.MediaUDPPortMin, c.MediaUDPPortMax = minPort, maxPort
+	}
+	for _, ip := range c.MediaAdvertiseIPs {
+		if net.ParseIP(ip) == nil {
+			bad("--media-advertise-ip %q: want an IP address", ip)
+		}
+	}
+	if c.MediaDropGrace <= 0 {
+		bad("--media-drop-grace %s: must be positive", c.MediaDropGrace)
+	}
 	if c.MaxBody < 1024 {
 		bad("--max-body %d: want at least 1024", c.MaxBody)
 	}
@@ -334,6 +369,23 @@ func (c *Config) Check() error {
 		c.TokenKeyFile = filepath.Join(c.DataDir, "join-token-keys.json")
 	}
 	return errors.Join(errs...)
+}
+
+// parsePorts reads "MIN-MAX" or a single port.
+func parsePorts(v string) (uint16, uint16, error) {
+	lo, hi, isRange := strings.Cut(v, "-")
+	minPort, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	maxPort, err2 := minPort, error(nil)
+	if isRange {
+		maxPort, err2 = strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	}
+	switch {
+	case err1 != nil || err2 != nil || minPort == 0 || maxPort == 0:
+		return 0, 0, errors.New("want a port (1-65535) or a range MIN-MAX")
+	case maxPort < minPort:
+		return 0, 0, errors.New("the range ends before it starts")
+	}
+	return uint16(minPort), uint16(maxPort), nil
 }
 
 // PublicBase returns the public URL, defaulting to http://<listen>.

@@ -3,6 +3,7 @@ package meetings
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
@@ -24,6 +25,11 @@ type Identity struct {
 // reason is not told apart on purpose.
 var ErrTokenRefused = errors.New("join token refused")
 
+// ErrMeetingEnded is the refusal of a token whose meeting has ended: the
+// media plane tells the client the meeting is over rather than that it was
+// refused. It matches ErrTokenRefused too.
+var ErrMeetingEnded = fmt.Errorf("%w: the meeting has ended", ErrTokenRefused)
+
 // VerifyJoinToken checks a join token as the media plane must before it lets
 // anyone in: the token must verify under a key of the keyring, and its
 // attendee must still exist in a meeting that has not ended.
@@ -35,11 +41,17 @@ func (s *Service) VerifyJoinToken(ctx context.Context, tok string) (Identity, er
 	var id Identity
 	err = s.store.View(ctx, func(r store.Reader) error {
 		m, err := r.MeetingByID(p.MeetingID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active()) {
+		if errors.Is(err, store.ErrNotFound) {
 			return ErrTokenRefused
 		}
 		if err != nil {
 			return err
+		}
+		if !m.Active() {
+			// Its attendees are gone with it, so the token cannot be
+			// checked; that the meeting named in it has ended is all the
+			// answer tells.
+			return ErrMeetingEnded
 		}
 		a, err := r.Attendee(m.ID, p.AttendeeID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -22,6 +22,14 @@ type PresenceStatus struct {
 	LastSeen time.Time
 }
 
+// PresenceFunc adapts a function to the Presence interface.
+type PresenceFunc func(ctx context.Context, meetingID string) (PresenceStatus, error)
+
+// Status calls f.
+func (f PresenceFunc) Status(ctx context.Context, meetingID string) (PresenceStatus, error) {
+	return f(ctx, meetingID)
+}
+
 // NoPresence is the presence source of a server without a media plane: no
 // one is ever connected, so every meeting ends after the idle timeout, as a
 // real meeting that nobody joins does.

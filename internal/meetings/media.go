@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/store"
@@ -37,4 +38,12 @@ func (s *Service) RecordAttendeeEvent(ctx context.Context, meetingID, attendeeID
 		}
 		return s.emit(w, &m, s.event(eventType, &m, attendeeRef(&a)))
 	})
+}
+
+// MarkActive records that attendees were connected to a meeting at a time,
+// so that no replica's lifecycle ends it as idle. The media plane calls it
+// while a meeting it hosts has someone connected: the presence source of
+// another replica does not know about them.
+func (s *Service) MarkActive(ctx context.Context, meetingID string, at time.Time) error {
+	return s.touch(ctx, normalizeID(meetingID), at.UTC())
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/api"
 	"github.com/carillon-dev/carillon/internal/config"
 	"github.com/carillon-dev/carillon/internal/events"
+	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/metrics"
 	"github.com/carillon-dev/carillon/internal/quota"
@@ -41,6 +43,7 @@ type Server struct {
 
 	dispatcher *events.Dispatcher
 	stream     *events.Stream
+	media      *media.Hub
 	metrics    *metrics.Metrics
 	api        *api.Handler
 
@@ -175,20 +178,37 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	mcfg.IdleTimeout = cfg.IdleTimeout
 	mcfg.MaxDuration = cfg.MaxDuration
 	mcfg.EndedRetention = cfg.EndedRetention
+	presence := opts.Presence
+	if presence == nil {
+		// The media hub is built after the service it uses.
+		presence = meetings.PresenceFunc(func(ctx context.Context, id string) (meetings.PresenceStatus, error) {
+			return s.media.Status(ctx, id)
+		})
+	}
 	s.service = meetings.New(mcfg, meetings.Deps{
 		Store:    s.store,
 		Keys:     s.keys,
-		Presence: opts.Presence,
+		Presence: presence,
 		Routes:   routes,
 		Notify: func() {
 			if routes.Active() {
 				s.dispatcher.Notify()
 			}
 			s.stream.Notify()
+			s.media.Notify()
 		},
 		Now: opts.Now,
 		Log: s.log,
 	})
+
+	mediaCfg := media.DefaultConfig()
+	mediaCfg.UDPPortMin, mediaCfg.UDPPortMax = cfg.MediaUDPPortMin, cfg.MediaUDPPortMax
+	mediaCfg.AdvertiseIPs = cfg.MediaAdvertiseIPs
+	mediaCfg.Loopback = cfg.MediaLoopback
+	mediaCfg.DropGrace = cfg.MediaDropGrace
+	if s.media, err = media.New(mediaCfg, s.service, s.store, s.log); err != nil {
+		return nil, err
+	}
 
 	// Signatures are checked against the real clock: opts.Now moves only the
 	// meetings lifecycle (tests jump it by hours).
@@ -204,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Observer:    s.metrics,
 	})
 	s.apiServer = &http.Server{
-		Handler:           s.api,
+		Handler:           s.publicHandler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -221,8 +241,23 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.opsServer.RegisterOnShutdown(s.stream.Close)
+	// Shutdown does not wait for WebSockets: the hub closes them so that
+	// clients reconnect (to another replica, or to this one restarted).
+	s.apiServer.RegisterOnShutdown(s.media.Close)
 	built = true
 	return s, nil
+}
+
+// publicHandler serves the API and, beside it, the paths of the media
+// plane: the signaling WebSocket at each meeting's SignalingUrl.
+func (s *Server) publicHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/control/") && r.Method == http.MethodGet {
+			s.media.ServeHTTP(w, r)
+			return
+		}
+		s.api.ServeHTTP(w, r)
+	})
 }
 
 func loadAccounts(cfg config.Config) (*accounts.Registry, error) {
@@ -254,6 +289,9 @@ func (s *Server) OpsAddr() string {
 // Service returns the meetings service (for the media plane and tests).
 func (s *Server) Service() *meetings.Service { return s.service }
 
+// Media returns the media plane (for tests).
+func (s *Server) Media() *media.Hub { return s.media }
+
 // Dispatcher returns the event dispatcher (for tests).
 func (s *Server) Dispatcher() *events.Dispatcher { return s.dispatcher }
 
@@ -275,6 +313,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.service.RunLifecycle(workCtx, s.cfg.LifecycleInterval) })
 	wg.Go(func() { s.dispatcher.Run(workCtx) })
+	wg.Go(func() { s.media.Run(workCtx) })
 
 	var runErr error
 	select {

@@ -1,0 +1,455 @@
+package media_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/carillon-dev/carillon/internal/media"
+	"github.com/carillon-dev/carillon/internal/media/signal"
+	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/token"
+)
+
+// fixture is a meetings service and a media hub on one in-memory store,
+// the hub served over HTTP as Carillon serves it.
+type fixture struct {
+	t      *testing.T
+	st     store.Store
+	svc    *meetings.Service
+	hub    *media.Hub
+	srv    *httptest.Server
+	caller meetings.Caller
+}
+
+func newFixture(t *testing.T, mutate ...func(*media.Config)) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := sqlite.Open(ctx, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.Ephemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, st: st, caller: meetings.Caller{AccountID: "111122223333", Region: "us-east-1"}}
+	mcfg := meetings.DefaultConfig()
+	mcfg.PublicURL = &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
+	f.svc = meetings.New(mcfg, meetings.Deps{
+		Store: st, Keys: keys,
+		Presence: meetings.PresenceFunc(func(ctx context.Context, id string) (meetings.PresenceStatus, error) {
+			return f.hub.Status(ctx, id)
+		}),
+		Notify: func() { f.hub.Notify() },
+	})
+	cfg := media.DefaultConfig()
+	cfg.DropGrace = 300 * time.Millisecond
+	cfg.Reconcile = time.Hour // the outbox follower must do the work
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	if f.hub, err = media.New(cfg, f.svc, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { f.hub.Run(ctx); close(done) }()
+	f.srv = httptest.NewServer(f.hub)
+	t.Cleanup(func() {
+		f.hub.Close()
+		f.srv.CloseClientConnections()
+		f.srv.Close()
+		cancel()
+		<-done
+		st.Close()
+	})
+	return f
+}
+
+func (f *fixture) meeting() *model.Meeting {
+	f.t.Helper()
+	m, err := f.svc.CreateMeeting(context.Background(), f.caller, &model.CreateMeetingInput{
+		ClientRequestToken: fmt.Sprintf("req-%d", time.Now().UnixNano()), MediaRegion: "us-east-1", ExternalMeetingId: "media-test",
+		MeetingFeatures: &model.MeetingFeaturesConfiguration{Video: &model.VideoFeatures{MaxResolution: "HD"}, Content: &model.ContentFeatures{MaxResolution: "FHD"}},
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m
+}
+
+func (f *fixture) attendee(m *model.Meeting, external string, caps *model.AttendeeCapabilities) *model.Attendee {
+	f.t.Helper()
+	a, err := f.svc.CreateAttendee(context.Background(), f.caller, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: external, Capabilities: caps})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+// join connects a client for an attendee and takes it through JOIN and the
+// first SUBSCRIBE.
+func (f *fixture) join(m *model.Meeting, a *model.Attendee, camera bool) *client {
+	f.t.Helper()
+	c := dial(f.t, f.srv, m.MeetingId, a.JoinToken, a.ExternalUserId)
+	c.attID = a.AttendeeId
+	c.join(uint64(len(a.ExternalUserId)) + 1000)
+	c.subscribe(camera)
+	c.waitFor("itself in the roster", func() bool { return c.present[a.AttendeeId] })
+	return c
+}
+
+// events lists the types of the events about an attendee in the outbox.
+func (f *fixture) events(meetingID, attendeeID string) []string {
+	f.t.Helper()
+	var out []string
+	err := f.st.View(context.Background(), func(r store.Reader) error {
+		evs, err := r.EventsAfter(0, meetingID, 10000)
+		for _, e := range evs {
+			var env struct {
+				Detail struct {
+					AttendeeID string `json:"attendeeId"`
+				} `json:"detail"`
+			}
+			if json.Unmarshal(e.Payload, &env) == nil && env.Detail.AttendeeID == attendeeID {
+				out = append(out, e.Type)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) waitEvent(meetingID, attendeeID, typ string) {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs := f.events(meetingID, attendeeID)
+		for _, e := range evs {
+			if e == typ {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no %s event for attendee %s; events: %v", typ, attendeeID, evs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTwoAttendeesSeeHearAndMessageEachOther(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), true)
+	bobAtt := f.attendee(m, "bob", nil)
+	bob := f.join(m, bobAtt, false)
+
+	// Presence: each sees the other, with the external user ID.
+	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+	bob.waitFor("alice present", func() bool { return bob.present[alice.attID] })
+	bob.mu.Lock()
+	for _, e := range bob.roster {
+		if e.GetAttendeeId() == alice.attID && e.GetExternalUserId() != "alice" {
+			t.Errorf("alice's roster entry carries external user ID %q", e.GetExternalUserId())
+		}
+	}
+	bob.mu.Unlock()
+
+	// Video: bob's INDEX lists alice's camera; he subscribes to it and
+	// receives it on a track whose msid is v_<mid>, mapped by the ack.
+	var stream uint32
+	bob.waitFor("alice's video in the index", func() bool {
+		var ok bool
+		stream, ok = bob.sourceOf(alice.attID)
+		return ok
+	})
+	ack := bob.subscribe(false, stream)
+	if len(ack.GetTracks()) != 1 || ack.GetTracks()[0].GetStreamId() != stream || !strings.HasPrefix(ack.GetTracks()[0].GetTrackLabel(), "v_") {
+		t.Fatalf("SUBSCRIBE_ACK tracks = %v, want one v_<mid> track for stream %d", ack.GetTracks(), stream)
+	}
+	label := ack.GetTracks()[0].GetTrackLabel()
+	if !strings.Contains(ack.GetSdpAnswer(), "a=msid:"+label+" ") {
+		t.Errorf("the answer does not send %s with msid %s", label, label)
+	}
+	bob.waitFor("alice's video frames", func() bool { return bob.videoIn[label] > 10 })
+
+	// Audio: each hears the other's microphone on its one audio track.
+	bob.waitFor("alice's voice", func() bool { return bob.heard(alice) })
+	alice.waitFor("bob's voice", func() bool { return alice.heard(bob) })
+	if alice.heard(alice) {
+		t.Error("alice hears herself")
+	}
+
+	// Data messages reach the others, stamped; never the sender.
+	alice.sendData("chat", []byte("hello bob"), 0)
+	bob.waitFor("the data message", func() bool { return len(bob.data) > 0 })
+	bob.mu.Lock()
+	msg := bob.data[0]
+	bob.mu.Unlock()
+	if msg.GetTopic() != "chat" || string(msg.GetData()) != "hello bob" || msg.GetSenderAttendeeId() != alice.attID ||
+		msg.GetSenderExternalUserId() != "alice" || msg.GetIngestTimeNs() <= 0 {
+		t.Errorf("relayed message = %v", msg)
+	}
+	// An invalid topic is not relayed.
+	alice.sendData("no spaces allowed", []byte("x"), 0)
+	alice.ping(7)
+	alice.waitFor("pong 7", func() bool { return alice.pings == 7 })
+	alice.mu.Lock()
+	if len(alice.data) != 0 {
+		t.Errorf("the sender got its own message back: %v", alice.data)
+	}
+	alice.mu.Unlock()
+
+	// Mute: seen by the other.
+	alice.setMuted(true)
+	bob.waitFor("alice muted", func() bool { return bob.muted[alice.attID] })
+	alice.setMuted(false)
+	bob.waitFor("alice unmuted", func() bool { return !bob.muted[alice.attID] })
+
+	// Volume indicators name the streams in the roster.
+	bob.waitFor("volume indicators", func() bool {
+		for _, fr := range bob.frames {
+			if len(fr.GetAudioMetadata().GetAttendeeStates()) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The control plane sees who is connected, and the joins.
+	st, err := f.hub.Status(context.Background(), m.MeetingId)
+	if err != nil || st.Connected != 2 {
+		t.Errorf("Status = %+v, %v; want 2 connected", st, err)
+	}
+	f.waitEvent(m.MeetingId, alice.attID, "chime:AttendeeJoined")
+	f.waitEvent(m.MeetingId, bobAtt.AttendeeId, "chime:AttendeeJoined")
+	f.waitEvent(m.MeetingId, alice.attID, "chime:AttendeeVideoStarted")
+
+	// Bob leaves: alice sees him gone (not dropped); the event says left.
+	bob.leave()
+	alice.waitFor("bob gone", func() bool { return !alice.present[bobAtt.AttendeeId] })
+	if alice.dropped[bobAtt.AttendeeId] {
+		t.Error("a clean leave was reported as a drop")
+	}
+	f.waitEvent(m.MeetingId, bobAtt.AttendeeId, "chime:AttendeeLeft")
+}
+
+func TestLateJoinerGetsRetainedMessages(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	alice.sendData("state", []byte("kept"), 60_000)
+	alice.sendData("state", []byte("not kept"), 0)
+	alice.ping(2)
+	alice.waitFor("pong", func() bool { return alice.pings == 2 })
+	bob := f.join(m, f.attendee(m, "bob", nil), false)
+	bob.waitFor("the retained message", func() bool { return len(bob.data) == 1 })
+	if got := string(bob.data[0].GetData()); got != "kept" {
+		t.Errorf("late joiner got %q", got)
+	}
+}
+
+func TestDropIsReportedAfterTheGrace(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	carolAtt := f.attendee(m, "carol", nil)
+	carol := f.join(m, carolAtt, false)
+	alice.waitFor("carol present", func() bool { return alice.present[carolAtt.AttendeeId] })
+	carol.close() // the network goes away: no LEAVE
+	alice.waitFor("carol dropped", func() bool { return alice.dropped[carolAtt.AttendeeId] && !alice.present[carolAtt.AttendeeId] })
+	f.waitEvent(m.MeetingId, carolAtt.AttendeeId, "chime:AttendeeDropped")
+}
+
+func TestReconnectWithinTheGraceIsSeamless(t *testing.T) {
+	f := newFixture(t, func(c *media.Config) { c.DropGrace = 5 * time.Second })
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	bobAtt := f.attendee(m, "bob", nil)
+	bob := f.join(m, bobAtt, false)
+	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+	bob.close()
+	bob2 := f.join(m, bobAtt, false) // same audio session ID: the same client
+	alice.waitFor("bob's new stream", func() bool {
+		n := 0
+		for _, e := range alice.roster {
+			if e.GetAttendeeId() == bobAtt.AttendeeId {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if !alice.present[bobAtt.AttendeeId] || alice.dropped[bobAtt.AttendeeId] {
+		t.Error("a reconnect within the grace was seen as a drop")
+	}
+	_ = bob2
+	for _, e := range f.events(m.MeetingId, bobAtt.AttendeeId) {
+		if e == "chime:AttendeeDropped" || e == "chime:AttendeeLeft" {
+			t.Errorf("event %s for a reconnect", e)
+		}
+	}
+}
+
+func TestAnotherDeviceTakesOver(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	a := f.attendee(m, "alice", nil)
+	first := f.join(m, a, false)
+	second := dial(t, f.srv, m.MeetingId, a.JoinToken, "alice-phone")
+	second.attID = a.AttendeeId
+	second.join(42) // another audio session ID
+	first.waitFor("joined from another device", func() bool { return first.hasStatus(301) })
+}
+
+func TestDeleteAttendeeAndDeleteMeetingEndSessions(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), true)
+	bobAtt := f.attendee(m, "bob", nil)
+	bob := f.join(m, bobAtt, false)
+	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+
+	if err := f.svc.DeleteAttendee(context.Background(), f.caller, &model.DeleteAttendeeInput{MeetingId: m.MeetingId, AttendeeId: bobAtt.AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("AUDIO_STATUS 411", func() bool { return bob.hasStatus(411) })
+	bob.leave() // the client answers a terminal status with LEAVE
+	alice.waitFor("bob gone", func() bool { return !alice.present[bobAtt.AttendeeId] })
+
+	if err := f.svc.DeleteMeeting(context.Background(), f.caller, &model.DeleteMeetingInput{MeetingId: m.MeetingId}); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("AUDIO_STATUS 410", func() bool { return alice.hasStatus(410) })
+	alice.send(signal.New(signal.Frame_LEAVE, time.Now()))
+	alice.waitFor("close 4410", func() bool { return alice.closed })
+	if alice.closeCode != 4410 {
+		t.Errorf("close code %d, want 4410", alice.closeCode)
+	}
+	st, _ := f.hub.Status(context.Background(), m.MeetingId)
+	if st.Connected != 0 {
+		t.Errorf("%d still connected to an ended meeting", st.Connected)
+	}
+}
+
+func TestRefusedTokens(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	other := f.meeting()
+	a := f.attendee(m, "alice", nil)
+	gone := f.attendee(m, "gone", nil)
+	if err := f.svc.DeleteAttendee(context.Background(), f.caller, &model.DeleteAttendeeInput{MeetingId: m.MeetingId, AttendeeId: gone.AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	forged := a.JoinToken[:len(a.JoinToken)-4] + "AAAA"
+	if forged == a.JoinToken {
+		forged = a.JoinToken[:len(a.JoinToken)-4] + "BBBB"
+	}
+	for name, tc := range map[string]struct {
+		meeting, token string
+		status         uint32
+	}{
+		"forged":             {m.MeetingId, forged, 403},
+		"deleted attendee":   {m.MeetingId, gone.JoinToken, 403},
+		"another meeting":    {other.MeetingId, a.JoinToken, 403},
+		"not a token at all": {m.MeetingId, "hello", 403},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dial(t, f.srv, tc.meeting, tc.token, name)
+			status, _ := c.joinRefused()
+			if status != tc.status {
+				t.Errorf("AUDIO_STATUS %d, want %d", status, tc.status)
+			}
+		})
+	}
+	t.Run("ended meeting", func(t *testing.T) {
+		if err := f.svc.DeleteMeeting(context.Background(), f.caller, &model.DeleteMeetingInput{MeetingId: other.MeetingId}); err != nil {
+			t.Fatal(err)
+		}
+		b := f.attendee(m, "bob", nil)
+		_ = b
+		ended := f.meeting()
+		c3 := f.attendee(ended, "carol", nil)
+		if err := f.svc.DeleteMeeting(context.Background(), f.caller, &model.DeleteMeetingInput{MeetingId: ended.MeetingId}); err != nil {
+			t.Fatal(err)
+		}
+		c := dial(t, f.srv, ended.MeetingId, c3.JoinToken, "carol")
+		status, code := c.joinRefused()
+		if status != 410 || code != 4410 {
+			t.Errorf("AUDIO_STATUS %d and close %d, want 410 and 4410", status, code)
+		}
+	})
+}
+
+func TestCapabilitiesAreEnforced(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	viewer := &model.AttendeeCapabilities{Audio: "Receive", Video: "Receive", Content: "Receive"}
+	alice := f.join(m, f.attendee(m, "alice", nil), true)
+	vAtt := f.attendee(m, "viewer", viewer)
+	v := f.join(m, vAtt, true) // tries to send video without the capability
+	v.waitFor("error 206", func() bool { return len(v.errors) > 0 && v.errors[0] == 206 })
+	alice.waitFor("the viewer present", func() bool { return alice.present[vAtt.AttendeeId] })
+	if _, ok := alice.sourceOf(vAtt.AttendeeId); ok {
+		t.Error("a video the attendee may not send is in the index")
+	}
+	// The viewer's voice is not forwarded; it hears alice.
+	v.waitFor("alice's voice", func() bool { return v.heard(alice) })
+	time.Sleep(300 * time.Millisecond)
+	alice.mu.Lock()
+	if alice.heard(v) {
+		t.Error("a receive-only attendee's audio was forwarded")
+	}
+	alice.mu.Unlock()
+
+	// Taking alice's video away removes it from the viewer's index.
+	v.waitFor("alice's video", func() bool { _, ok := v.sourceOf(alice.attID); return ok })
+	_, err := f.svc.UpdateAttendeeCapabilities(context.Background(), f.caller, &model.UpdateAttendeeCapabilitiesInput{
+		MeetingId: m.MeetingId, AttendeeId: alice.attID, Capabilities: &model.AttendeeCapabilities{Audio: "SendReceive", Video: "None", Content: "None"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.waitFor("alice's video gone", func() bool { _, ok := v.sourceOf(alice.attID); return !ok })
+	alice.waitFor("error 206 for alice", func() bool { return len(alice.errors) > 0 && alice.errors[0] == 206 })
+}
+
+func TestRefusesWhatIsNotASignalingConnection(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	for path, want := range map[string]int{
+		"/control/" + m.MeetingId: http.StatusBadRequest, // not a WebSocket
+		"/control/not-a-meeting":  http.StatusNotFound,
+	} {
+		resp, err := http.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	// Garbage frames are ignored; the session still works.
+	a := f.attendee(m, "alice", nil)
+	c := dial(t, f.srv, m.MeetingId, a.JoinToken, "alice")
+	for _, junk := range [][]byte{{}, {0x05}, {0x05, 0xff, 0xff, 0xff}, {0x01, 0x02}, []byte("hello")} {
+		if err := c.conn.Write(context.Background(), websocket.MessageBinary, junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.conn.Write(context.Background(), websocket.MessageText, []byte("text"))
+	c.join(1)
+}

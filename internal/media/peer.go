@@ -1,0 +1,366 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/carillon-dev/carillon/internal/media/signal"
+)
+
+// The codecs of every meeting. One video codec for everyone lets video be
+// forwarded without transcoding; VP8 is the one every browser sends.
+var (
+	opusCodec = webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+		SDPFmtpLine:  "minptime=10;useinbandfec=1",
+		RTCPFeedback: []webrtc.RTCPFeedback{{Type: "transport-cc"}},
+	}
+	vp8Codec = webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+		RTCPFeedback: []webrtc.RTCPFeedback{
+			{Type: "goog-remb"}, {Type: "transport-cc"}, {Type: "ccm", Parameter: "fir"},
+			{Type: "nack"}, {Type: "nack", Parameter: "pli"},
+		},
+	}
+)
+
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// newWebRTC builds the WebRTC stack shared by every connection: an ICE-lite
+// endpoint (clients always reach the server, never the reverse) offering
+// host candidates only, as the client drops server-reflexive ones.
+func newWebRTC(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, err
+	}
+
+	se := webrtc.SettingEngine{}
+	se.SetLite(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	se.SetICETimeouts(10*time.Second, 30*time.Second, 2*time.Second)
+	if len(cfg.AdvertiseIPs) > 0 {
+		for _, ip := range cfg.AdvertiseIPs {
+			if net.ParseIP(ip) == nil {
+				return nil, fmt.Errorf("media: advertised address %q is not an IP address", ip)
+			}
+		}
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.AdvertiseIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case cfg.UDPPortMin != 0 && cfg.UDPPortMin == cfg.UDPPortMax:
+		mux, err := ice.NewMultiUDPMuxFromPort(int(cfg.UDPPortMin), ice.UDPMuxFromPortWithLoopback())
+		if err != nil {
+			return nil, fmt.Errorf("media: UDP port %d: %w", cfg.UDPPortMin, err)
+		}
+		se.SetICEUDPMux(mux)
+	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("media: UDP ports %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// peer is the WebRTC connection of one session. Its methods run on the
+// session's signaling goroutine, but for the track readers it starts.
+type peer struct {
+	s        *session
+	pc       *webrtc.PeerConnection
+	audioOut *webrtc.TrackLocalStaticSample
+	outs     map[string]*videoOut // by mid
+	camMid   string
+
+	camMu    sync.Mutex
+	camSSRC  uint32 // of the camera track being received
+	lastPLI  time.Time
+	camTrack atomic.Pointer[webrtc.TrackRemote]
+}
+
+func newPeer(s *session) (*peer, error) {
+	pc, err := s.h.rtc.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+	if err != nil {
+		return nil, err
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(opusCodec, "audio", "carillon-audio")
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	p := &peer{s: s, pc: pc, audioOut: audio, outs: map[string]*videoOut{}}
+	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.h.log.Debug("media: connection state", "meeting", s.meetingID, "attendee", s.id.AttendeeID, "state", st.String())
+		if st == webrtc.PeerConnectionStateFailed {
+			// The client notices the dead media itself and reconnects.
+			s.fail(errors.New("media connection failed"))
+		}
+	})
+	return p, nil
+}
+
+func (p *peer) close() {
+	for _, o := range p.outs {
+		o.setSource(nil)
+	}
+	p.pc.Close()
+}
+
+// negotiation is what a SUBSCRIBE asks of the peer.
+type negotiation struct {
+	offer string
+	// receive maps the i-th video m-section of the offer to the stream
+	// the client wants on it (0: none).
+	receive []uint32
+	// source finds a video the session may receive; nil if there is none.
+	source func(streamID uint32) *source
+}
+
+// negotiate applies an offer and returns the answer and the track mapping
+// of the videos the answer sends.
+func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMapping, err error) {
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(n.offer); err != nil {
+		return "", nil, fmt.Errorf("the SDP offer does not parse: %w", err)
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: n.offer}); err != nil {
+		return "", nil, fmt.Errorf("the SDP offer was refused: %w", err)
+	}
+	if p.audioSender() == nil {
+		// Binds the audio m-section: the one track carrying the others.
+		if _, err := p.pc.AddTrack(p.audioOut); err != nil {
+			return "", nil, fmt.Errorf("audio: %w", err)
+		}
+	}
+
+	byMid := map[string]*webrtc.RTPTransceiver{}
+	for _, t := range p.pc.GetTransceivers() {
+		byMid[t.Mid()] = t
+	}
+	wanted := map[string]bool{}
+	i := 0
+	for _, md := range parsed.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		var want uint32
+		if i < len(n.receive) {
+			want = n.receive[i]
+		}
+		i++
+		if p.camMid == "" {
+			// The camera's transceiver is created before any receiving one,
+			// so its m-section is the first video one.
+			p.camMid = mid
+		}
+		if mid == p.camMid || want == 0 || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		src := n.source(want)
+		if src == nil {
+			continue
+		}
+		out := p.outs[mid]
+		if out == nil {
+			t := byMid[mid]
+			if t == nil || t.Kind() != webrtc.RTPCodecTypeVideo {
+				continue
+			}
+			if out, err = p.bindVideo(t, mid); err != nil {
+				return "", nil, err
+			}
+		}
+		wanted[mid] = true
+		out.setSource(src)
+	}
+	for mid, out := range p.outs {
+		if !wanted[mid] {
+			out.setSource(nil)
+			if t := byMid[mid]; t == nil || t.Direction() == webrtc.RTPTransceiverDirectionInactive {
+				delete(p.outs, mid) // stopped by the client
+			}
+		}
+	}
+
+	ans, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("answer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(ans); err != nil {
+		return "", nil, fmt.Errorf("answer: %w", err)
+	}
+	// The client does not trickle: the answer carries every candidate.
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		return "", nil, errors.New("gathering candidates timed out")
+	}
+	for mid, out := range p.outs {
+		src := out.source()
+		if src == nil {
+			continue
+		}
+		tm := &signal.TrackMapping{TrackLabel: ptr(videoLabel(mid)), StreamId: ptr(src.streamID)}
+		if enc := out.sender.GetParameters().Encodings; len(enc) > 0 {
+			tm.Ssrc = ptr(uint32(enc[0].SSRC))
+		}
+		tracks = append(tracks, tm)
+	}
+	return p.pc.LocalDescription().SDP, tracks, nil
+}
+
+// pause stops (or resumes) forwarding the videos the client named.
+func (p *peer) pause(streamIDs []uint32, paused bool) {
+	for _, o := range p.outs {
+		if src := o.source(); src != nil && slices.Contains(streamIDs, src.streamID) {
+			o.setPaused(paused)
+		}
+	}
+}
+
+func (p *peer) audioSender() *webrtc.RTPSender {
+	for _, t := range p.pc.GetTransceivers() {
+		if t.Kind() == webrtc.RTPCodecTypeAudio && t.Sender() != nil {
+			return t.Sender()
+		}
+	}
+	return nil
+}
+
+// videoLabel is the msid stream of the video sent on an m-section: the
+// client finds the stream ID of a received track by this label.
+func videoLabel(mid string) string { return "v_" + mid }
+
+// bindVideo gives a receiving m-section of the client a track to carry a
+// forwarded video.
+func (p *peer) bindVideo(t *webrtc.RTPTransceiver, mid string) (*videoOut, error) {
+	track, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "t_"+mid, videoLabel(mid))
+	if err != nil {
+		return nil, err
+	}
+	sender, err := p.s.h.rtc.NewRTPSender(track, p.pc.SCTP().Transport())
+	if err != nil {
+		return nil, err
+	}
+	if err := t.SetSender(sender, track); err != nil {
+		return nil, fmt.Errorf("video m-section %s: %w", mid, err)
+	}
+	out := &videoOut{owner: p.s, mid: mid, track: track, sender: sender}
+	p.outs[mid] = out
+	go out.readRTCP()
+	return out, nil
+}
+
+func (p *peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	switch track.Kind() {
+	case webrtc.RTPCodecTypeAudio:
+		go p.readAudio(track, recv)
+	case webrtc.RTPCodecTypeVideo:
+		p.camMu.Lock()
+		p.camSSRC = uint32(track.SSRC())
+		p.camMu.Unlock()
+		p.camTrack.Store(track)
+		go p.readVideo(track)
+		p.requestKeyframe()
+	}
+}
+
+// readAudio hands each frame the attendee sends, with its loudness, to the
+// room's mixer.
+func (p *peer) readAudio(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	var levelID uint8
+	for _, ext := range recv.GetParameters().HeaderExtensions {
+		if ext.URI == audioLevelURI {
+			levelID = uint8(ext.ID)
+		}
+	}
+	in := p.s.room().mix.input(p.s)
+	defer p.s.room().mix.dropInput(p.s)
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		level := uint8(unknownLevel)
+		if levelID != 0 {
+			if b := pkt.GetExtension(levelID); len(b) > 0 {
+				var ext rtp.AudioLevelExtension
+				if ext.Unmarshal(b) == nil {
+					level = ext.Level
+				}
+			}
+		}
+		in.push(pkt.Payload, level)
+	}
+}
+
+// readVideo forwards the camera (or shared screen) to the session's
+// current video source, if it has one.
+func (p *peer) readVideo(track *webrtc.TrackRemote) {
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		if src := p.s.source.Load(); src != nil {
+			src.forward(pkt)
+		}
+	}
+}
+
+// requestKeyframe asks the client for a key frame of its video, at most
+// twice a second.
+func (p *peer) requestKeyframe() {
+	p.camMu.Lock()
+	ssrc := p.camSSRC
+	if ssrc == 0 || time.Since(p.lastPLI) < 500*time.Millisecond {
+		p.camMu.Unlock()
+		return
+	}
+	p.lastPLI = time.Now()
+	p.camMu.Unlock()
+	_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,364 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/carillon-dev/carillon/internal/media/signal"
+	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/model"
+)
+
+// WebSocket close codes the client acts on. After it has connected, the
+// client ignores a clean close, so a server that ends a session sends an
+// AUDIO_STATUS first; 4500-4599 make it reconnect.
+const (
+	closeNormal       = websocket.StatusNormalClosure
+	closeMeetingEnded = websocket.StatusCode(4410)
+	closeRetry        = websocket.StatusCode(4503)
+)
+
+// Timeouts of a signaling connection. The client pings every 10 s from the
+// moment the socket opens; one that may idle before joining (signaling
+// only) gets longer.
+const (
+	idleBeforeJoin = 2 * time.Minute
+	idleAfterJoin  = 45 * time.Second
+	writeTimeout   = 10 * time.Second
+	// leaveWait is how long a session told to stop waits for the client's
+	// LEAVE before closing the socket itself.
+	leaveWait = 3 * time.Second
+	// outQueue bounds the frames waiting for a slow client; beyond it the
+	// connection is dropped and the client reconnects.
+	outQueue = 512
+)
+
+// Data messages an attendee may send: a steady rate and a burst.
+const (
+	dataRate  = 100
+	dataBurst = 200
+)
+
+// session is one signaling connection: one client of one attendee (or of
+// its content share).
+type session struct {
+	h         *Hub
+	meetingID string
+	token     string
+	conn      *websocket.Conn
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	out       chan outbound
+
+	// Set by the signaling goroutine at JOIN, read-only afterwards.
+	id             meetings.Identity
+	audioSessionID uint64
+	limiter        *rate.Limiter
+
+	rm     atomic.Pointer[room]
+	pc     atomic.Pointer[peer]
+	source atomic.Pointer[source] // the video it publishes
+
+	// Guarded by the room's lock.
+	streamID uint32
+	caps     model.AttendeeCapabilities
+	joined   bool // JOIN_ACK sent
+	present  bool // in the roster
+	gone     bool // no longer part of the room
+
+	closing   atomic.Bool
+	closeCode atomic.Int32
+	closeOnce sync.Once
+}
+
+type outbound struct {
+	msg   []byte
+	close websocket.StatusCode
+}
+
+func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, token string) {
+	// The HTTP server's read and write deadlines would otherwise cut the
+	// WebSocket after their few seconds.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{subprotocol},
+		// The join token is the credential, not the page's origin: apps
+		// served from anywhere connect.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(signal.MaxFrameSize)
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	s := &session{h: h, meetingID: meetingID, token: token, conn: conn, ctx: ctx, cancel: cancel,
+		out: make(chan outbound, outQueue)}
+	go s.write()
+	s.read()
+	s.cleanup()
+}
+
+func (s *session) room() *room { return s.rm.Load() }
+func (s *session) peer() *peer { return s.pc.Load() }
+
+// read handles the client's frames until the connection ends.
+func (s *session) read() {
+	for s.ctx.Err() == nil {
+		idle := idleBeforeJoin
+		if s.room() != nil {
+			idle = idleAfterJoin
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, idle)
+		typ, msg, err := s.conn.Read(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageBinary {
+			continue
+		}
+		f, err := signal.Decode(msg)
+		if err != nil {
+			s.h.log.Debug("media: undecodable frame", "meeting", s.meetingID, "err", err)
+			continue
+		}
+		s.handle(f)
+	}
+}
+
+func (s *session) handle(f *signal.Frame) {
+	switch f.GetType() {
+	case signal.Frame_PING_PONG:
+		if pp := f.GetPingPong(); pp.GetType() == signal.PingPongType_PING {
+			pong := signal.New(signal.Frame_PING_PONG, s.h.now())
+			pong.PingPong = &signal.PingPong{Type: signal.PingPongType_PONG.Enum(), PingId: ptr(pp.GetPingId())}
+			s.send(pong)
+		}
+	case signal.Frame_JOIN:
+		s.onJoin(f.GetJoin())
+	case signal.Frame_SUBSCRIBE:
+		s.onSubscribe(f.GetSub())
+	case signal.Frame_AUDIO_CONTROL:
+		if r := s.room(); r != nil && f.GetAudioControl() != nil {
+			r.setMuted(s, f.GetAudioControl().GetMuted())
+		}
+	case signal.Frame_DATA_MESSAGE:
+		if r := s.room(); r != nil && !s.closing.Load() {
+			r.relay(s, f.GetDataMessage().GetMessages())
+		}
+	case signal.Frame_PAUSE, signal.Frame_RESUME:
+		if p := s.peer(); p != nil {
+			p.pause(f.GetPause().GetStreamIds(), f.GetType() == signal.Frame_PAUSE)
+		}
+	case signal.Frame_LEAVE:
+		s.onLeave()
+	}
+}
+
+func (s *session) onJoin(j *signal.Join) {
+	if s.room() != nil || s.closing.Load() {
+		return
+	}
+	s.audioSessionID = j.GetAudioSessionId()
+	id, err := s.h.cp.VerifyJoinToken(s.ctx, s.token)
+	switch {
+	case errors.Is(err, meetings.ErrMeetingEnded) || s.h.isEnded(s.meetingID):
+		s.terminate(statusEnded, closeMeetingEnded)
+		return
+	case errors.Is(err, meetings.ErrTokenRefused) || (err == nil && id.MeetingID != s.meetingID):
+		s.terminate(statusRefused, websocket.StatusPolicyViolation)
+		return
+	case err != nil:
+		s.h.log.Warn("media: verifying a join token", "meeting", s.meetingID, "err", err)
+		s.terminate(statusUnavailble, closeRetry)
+		return
+	}
+	s.id = id
+	s.limiter = rate.NewLimiter(dataRate, dataBurst)
+	for {
+		r := s.h.room(s.meetingID)
+		if r == nil {
+			s.terminate(statusUnavailble, closeRetry) // shutting down
+			return
+		}
+		switch err := r.join(s); {
+		case errors.Is(err, errRoomClosed):
+			continue // it emptied just now; the next is new
+		case errors.Is(err, errMeetingEnded):
+			s.terminate(statusEnded, closeMeetingEnded)
+		}
+		return
+	}
+}
+
+func (s *session) onSubscribe(sub *signal.Subscribe) {
+	r := s.room()
+	if r == nil || sub == nil || s.closing.Load() {
+		return
+	}
+	offer := sub.GetSdpOffer()
+	if offer == "" {
+		// JOIN_ACK asked for plain SDP; a compressed offer cannot be read.
+		s.subscribeFailed("the SUBSCRIBE carries no plain SDP offer")
+		return
+	}
+	publishing, maxKbps := false, uint32(0)
+	for _, st := range sub.GetSendStreams() {
+		if st.GetMediaType() == signal.MediaType_VIDEO || st.GetTrackLabel() == videoTrackLabel {
+			publishing, maxKbps = true, st.GetMaxBitrateKbps()
+		}
+	}
+	denied := false
+	if publishing {
+		denied = !r.publish(s, maxKbps)
+	} else {
+		r.unpublish(s)
+	}
+	p := s.peer()
+	if p == nil {
+		var err error
+		if p, err = newPeer(s); err != nil {
+			s.h.log.Error("media: creating a peer connection", "err", err)
+			s.terminate(statusUnavailble, closeRetry)
+			return
+		}
+		s.pc.Store(p)
+	}
+	answer, tracks, err := p.negotiate(negotiation{
+		offer:   offer,
+		receive: sub.GetReceiveStreamIds(),
+		source:  func(id uint32) *source { return r.sourceFor(s, id) },
+	})
+	if err != nil {
+		s.h.log.Info("media: negotiation failed", "meeting", s.meetingID, "attendee", s.id.AttendeeID, "err", err)
+		s.subscribeFailed(err.Error())
+		return
+	}
+	ack := signal.New(signal.Frame_SUBSCRIBE_ACK, s.h.now())
+	ack.Suback = &signal.SubscribeAck{Duplex: sub.Duplex, SdpAnswer: ptr(answer), Tracks: tracks}
+	if src := s.source.Load(); src != nil {
+		ack.Suback.Allocations = []*signal.StreamAllocation{{TrackLabel: ptr(videoTrackLabel), StreamId: ptr(src.streamID), GroupId: ptr(src.groupID)}}
+	}
+	s.send(ack)
+	if denied {
+		r.mu.Lock()
+		f := r.indexLocked(s)
+		r.mu.Unlock()
+		f.Error = &signal.Error{Status: ptr(uint32(statusViewOnly)), Description: ptr("this attendee may not send video now")}
+		s.send(f)
+	}
+	r.present(s, sub.GetAudioMuted())
+}
+
+// subscribeFailed answers a SUBSCRIBE that cannot be served; the client
+// stops with a bad-request status.
+func (s *session) subscribeFailed(why string) {
+	f := signal.New(signal.Frame_SUBSCRIBE_ACK, s.h.now())
+	f.Suback = &signal.SubscribeAck{}
+	f.Error = &signal.Error{Status: ptr(uint32(statusBadRequest)), Description: ptr(why)}
+	s.send(f)
+}
+
+func (s *session) onLeave() {
+	s.send(signal.New(signal.Frame_LEAVE_ACK, s.h.now()))
+	if r := s.room(); r != nil {
+		r.leave(s)
+	}
+	code := closeNormal
+	if s.closing.Load() {
+		code = websocket.StatusCode(s.closeCode.Load())
+	}
+	s.closeWith(code)
+}
+
+// terminate tells the client its session is over (an AUDIO_STATUS, unless
+// status is 0) and closes the socket once the client says LEAVE, or after
+// a short wait.
+func (s *session) terminate(status uint32, code websocket.StatusCode) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.closeCode.Store(int32(code))
+	if status != 0 {
+		f := signal.New(signal.Frame_AUDIO_STATUS, s.h.now())
+		f.AudioStatus = &signal.AudioStatus{AudioStatus: ptr(status)}
+		s.send(f)
+		time.AfterFunc(leaveWait, func() { s.closeWith(code) })
+		return
+	}
+	s.closeWith(code)
+}
+
+// closeWith closes the socket after the frames already queued.
+func (s *session) closeWith(code websocket.StatusCode) {
+	s.closeOnce.Do(func() {
+		select {
+		case s.out <- outbound{close: code}:
+		default:
+			s.fail(errors.New("send queue full"))
+		}
+	})
+}
+
+// send queues a frame; a client too slow to take its frames is dropped.
+func (s *session) send(f *signal.Frame) {
+	b, err := signal.Encode(f)
+	if err != nil {
+		s.h.log.Error("media: encoding a frame", "type", f.GetType().String(), "err", err)
+		return
+	}
+	select {
+	case s.out <- outbound{msg: b}:
+	default:
+		s.fail(errors.New("send queue full"))
+	}
+}
+
+func (s *session) write() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case o := <-s.out:
+			if o.close != 0 {
+				_ = s.conn.Close(o.close, "")
+				s.cancel(errors.New("closed"))
+				return
+			}
+			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+			err := s.conn.Write(ctx, websocket.MessageBinary, o.msg)
+			cancel()
+			if err != nil {
+				s.fail(err)
+				return
+			}
+		}
+	}
+}
+
+// fail ends the connection at once; the client sees it drop.
+func (s *session) fail(err error) {
+	s.cancel(err)
+	_ = s.conn.CloseNow()
+}
+
+// cleanup runs when the connection has ended, however it ended.
+func (s *session) cleanup() {
+	s.cancel(errors.New("connection ended"))
+	_ = s.conn.CloseNow()
+	if r := s.room(); r != nil {
+		r.drop(s)
+	}
+	if p := s.peer(); p != nil {
+		p.close()
+	}
+}
