@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,10 @@ type Config struct {
 	MediaAdvertiseIPs []string
 	MediaLoopback     bool
 	MediaDropGrace    time.Duration
+
+	// The demo page.
+	DemoSDK     string
+	DemoAccount string
 
 	MaxBody   int64
 	LogFormat string
@@ -141,6 +146,8 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	})
 	fs.BoolVar(&c.MediaLoopback, "media-loopback", true, "offer the loopback address for media too, so browsers on this host connect")
 	fs.DurationVar(&c.MediaDropGrace, "media-drop-grace", 10*time.Second, "how long an attendee whose connection broke stays in the roster, waiting for its client to reconnect (`DURATION`)")
+	fs.StringVar(&c.DemoSDK, "demo-sdk", filepath.Join("web", "dist", "amazon-chime-sdk.js"), "`FILE` of the browser client bundle the /demo page loads (built by: npm --prefix web ci && npm --prefix web run build)")
+	fs.StringVar(&c.DemoAccount, "demo-account", "", "12-digit account `ID` whose meetings the /demo page creates, for anyone who can reach it; \"off\" disables the page; default: on, for the local account, only when no credentials are configured")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest accepted request body, in `BYTES`")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -348,6 +355,9 @@ func (c *Config) Check() error {
 	if c.MediaDropGrace <= 0 {
 		bad("--media-drop-grace %s: must be positive", c.MediaDropGrace)
 	}
+	if c.DemoAccount != "" && c.DemoAccount != "off" && !accountPattern.MatchString(c.DemoAccount) {
+		bad("--demo-account %q: want a 12-digit account ID or \"off\"", c.DemoAccount)
+	}
 	if c.MaxBody < 1024 {
 		bad("--max-body %d: want at least 1024", c.MaxBody)
 	}
@@ -370,6 +380,8 @@ func (c *Config) Check() error {
 	}
 	return errors.Join(errs...)
 }
+
+var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // parsePorts reads "MIN-MAX" or a single port.
 func parsePorts(v string) (uint16, uint16, error) {

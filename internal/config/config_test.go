@@ -96,3 +96,25 @@ func TestQuotaPreset(t *testing.T) {
 		t.Fatal("unknown preset accepted")
 	}
 }
+
+func TestMediaSettings(t *testing.T) {
+	c, err := Parse("serve", []string{"--media-udp-ports", "50000-50100", "--media-advertise-ip", "203.0.113.7, 2001:db8::7"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MediaUDPPortMin != 50000 || c.MediaUDPPortMax != 50100 || len(c.MediaAdvertiseIPs) != 2 || !c.MediaLoopback {
+		t.Fatalf("media settings: %+v", c)
+	}
+	c, err = Parse("serve", []string{"--media-udp-ports", "3478"}, &bytes.Buffer{})
+	if err != nil || c.MediaUDPPortMin != 3478 || c.MediaUDPPortMax != 3478 {
+		t.Fatalf("one shared port: %+v, %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"--media-udp-ports", "9-3"}, {"--media-udp-ports", "0"}, {"--media-udp-ports", "70000"}, {"--media-udp-ports", "a-b"},
+		{"--media-advertise-ip", "example.com"}, {"--media-drop-grace", "0s"}, {"--demo-account", "123"},
+	} {
+		if _, err := Parse("serve", bad, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -405,10 +406,16 @@ func (c *client) subscribe(camera bool, want ...uint32) *signal.SubscribeAck {
 		streams = append(streams, &signal.StreamDescriptor{StreamId: ptr(uint32(2)), GroupId: ptr(uint32(2)),
 			TrackLabel: ptr("AmazonChimeExpressVideo"), MaxBitrateKbps: ptr(uint32(1400)), MediaType: signal.MediaType_VIDEO.Enum()})
 	}
+	offerSDP := c.pc.LocalDescription().SDP
+	if !camera {
+		// The browser makes the camera's m-section inactive while the
+		// camera is off.
+		offerSDP = cameraInactive(c.t, offerSDP)
+	}
 	n := c.count()
 	f := signal.New(signal.Frame_SUBSCRIBE, time.Now())
 	f.Sub = &signal.Subscribe{Duplex: duplex.Enum(), SendStreams: streams, ReceiveStreamIds: ids,
-		SdpOffer: ptr(c.pc.LocalDescription().SDP), AudioHost: ptr("127.0.0.1:3478"), AudioMuted: ptr(false)}
+		SdpOffer: ptr(offerSDP), AudioHost: ptr("127.0.0.1:3478"), AudioMuted: ptr(false)}
 	c.send(f)
 	ack := c.frameAfter(n, signal.Frame_SUBSCRIBE_ACK)
 	if ack.GetError().GetStatus() != 0 {
@@ -418,10 +425,44 @@ func (c *client) subscribe(camera bool, want ...uint32) *signal.SubscribeAck {
 	if !strings.Contains(answer, "a=candidate:") {
 		c.t.Fatalf("%s: the answer has no candidates (the client does not trickle):\n%s", c.name, answer)
 	}
+	if !camera {
+		answer = strings.Replace(answer, "a=inactive", "a=recvonly", 1) // what this Pion client offered
+	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.t.Fatalf("%s: answer refused: %v\n%s", c.name, err, answer)
 	}
 	return ack.GetSuback()
+}
+
+// cameraInactive marks the first video m-section inactive and drops its
+// track, as the browser's offer reads with the camera off.
+func cameraInactive(t *testing.T, offer string) string {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(offer); err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range d.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		attrs := md.Attributes[:0]
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case "sendrecv":
+				a.Key = "inactive"
+			case "ssrc", "ssrc-group", "msid":
+				continue
+			}
+			attrs = append(attrs, a)
+		}
+		md.Attributes = attrs
+		break
+	}
+	b, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func (c *client) leave() {

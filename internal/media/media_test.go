@@ -453,3 +453,59 @@ func TestRefusesWhatIsNotASignalingConnection(t *testing.T) {
 	c.conn.Write(context.Background(), websocket.MessageText, []byte("text"))
 	c.join(1)
 }
+
+func TestContentShareIsASessionOfItsOwn(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.attendee(m, "alice", nil)
+	bob := f.join(m, f.attendee(m, "bob", nil), false)
+	share := dial(t, f.srv, m.MeetingId, alice.JoinToken+"#content", "alice-content")
+	share.attID = alice.AttendeeId + "#content"
+	share.join(77)
+	share.subscribe(true)
+	bob.waitFor("the shared screen in the index", func() bool { _, ok := bob.sourceOf(alice.AttendeeId + "#content"); return ok })
+	bob.waitFor("the content session present", func() bool { return bob.present[alice.AttendeeId+"#content"] })
+	f.waitEvent(m.MeetingId, alice.AttendeeId, "chime:AttendeeContentJoined")
+	f.waitEvent(m.MeetingId, alice.AttendeeId, "chime:AttendeeContentVideoStarted")
+
+	// Deleting the attendee ends its content share too.
+	if err := f.svc.DeleteAttendee(context.Background(), f.caller, &model.DeleteAttendeeInput{MeetingId: m.MeetingId, AttendeeId: alice.AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	share.waitFor("AUDIO_STATUS 411", func() bool { return share.hasStatus(411) })
+	bob.waitFor("the shared screen gone", func() bool { _, ok := bob.sourceOf(alice.AttendeeId + "#content"); return !ok })
+}
+
+// The browser turns its camera off by making the camera's m-section
+// inactive, and on again on the same m-section: the video must flow again.
+func TestCameraOffAndOnAgain(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	alice.subscribe(false) // a second offer with the camera off
+	bob := f.join(m, f.attendee(m, "bob", nil), false)
+	alice.subscribe(true)
+	var stream uint32
+	bob.waitFor("alice's video in the index", func() bool {
+		var ok bool
+		stream, ok = bob.sourceOf(alice.attID)
+		return ok
+	})
+	label := bob.subscribe(false, stream).GetTracks()[0].GetTrackLabel()
+	bob.waitFor("alice's video frames", func() bool { return bob.videoIn[label] > 10 })
+
+	alice.subscribe(false)
+	bob.waitFor("alice's video gone from the index", func() bool { _, ok := bob.sourceOf(alice.attID); return !ok })
+	f.waitEvent(m.MeetingId, alice.attID, "chime:AttendeeVideoStopped")
+	alice.subscribe(true)
+	bob.waitFor("alice's video back in the index", func() bool {
+		var ok bool
+		stream, ok = bob.sourceOf(alice.attID)
+		return ok
+	})
+	label = bob.subscribe(false, stream).GetTracks()[0].GetTrackLabel()
+	bob.mu.Lock()
+	before := bob.videoIn[label]
+	bob.mu.Unlock()
+	bob.waitFor("alice's video frames again", func() bool { return bob.videoIn[label] > before+10 })
+}

@@ -162,7 +162,30 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 	if err := parsed.UnmarshalString(n.offer); err != nil {
 		return "", nil, fmt.Errorf("the SDP offer does not parse: %w", err)
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: n.offer}); err != nil {
+	if p.camMid == "" {
+		// The camera's transceiver is created before any receiving one,
+		// so its m-section is the first video one.
+		for _, md := range parsed.MediaDescriptions {
+			if md.MediaName.Media == "video" {
+				p.camMid, _ = md.Attribute(sdp.AttrKeyMID)
+				break
+			}
+		}
+	}
+	// The client turns its camera off by making that m-section inactive
+	// and on again by making it sendrecv. Pion stops a transceiver that
+	// turns inactive for good, so it is shown "sendonly" instead: the
+	// transceiver stays ready to receive, and the answer says "inactive".
+	camOff := setDirection(&parsed, p.camMid, "inactive", "sendonly")
+	offer := n.offer
+	if camOff {
+		b, err := parsed.Marshal()
+		if err != nil {
+			return "", nil, fmt.Errorf("the SDP offer: %w", err)
+		}
+		offer = string(b)
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", nil, fmt.Errorf("the SDP offer was refused: %w", err)
 	}
 	if p.audioSender() == nil {
@@ -188,11 +211,6 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 			want = n.receive[i]
 		}
 		i++
-		if p.camMid == "" {
-			// The camera's transceiver is created before any receiving one,
-			// so its m-section is the first video one.
-			p.camMid = mid
-		}
 		if mid == p.camMid || want == 0 || md.MediaName.Port.Value == 0 {
 			continue
 		}
@@ -247,7 +265,37 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 		}
 		tracks = append(tracks, tm)
 	}
-	return p.pc.LocalDescription().SDP, tracks, nil
+	answer = p.pc.LocalDescription().SDP
+	if camOff {
+		var a sdp.SessionDescription
+		if err := a.UnmarshalString(answer); err != nil {
+			return "", nil, fmt.Errorf("the SDP answer: %w", err)
+		}
+		setDirection(&a, p.camMid, "recvonly", "inactive")
+		b, err := a.Marshal()
+		if err != nil {
+			return "", nil, fmt.Errorf("the SDP answer: %w", err)
+		}
+		answer = string(b)
+	}
+	return answer, tracks, nil
+}
+
+// setDirection replaces the direction attribute from with to in the
+// m-section of a mid, and says whether it did.
+func setDirection(d *sdp.SessionDescription, mid, from, to string) bool {
+	for _, md := range d.MediaDescriptions {
+		if m, _ := md.Attribute(sdp.AttrKeyMID); m != mid || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		for i := range md.Attributes {
+			if md.Attributes[i].Key == from {
+				md.Attributes[i].Key = to
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pause stops (or resumes) forwarding the videos the client named.
@@ -293,6 +341,8 @@ func (p *peer) bindVideo(t *webrtc.RTPTransceiver, mid string) (*videoOut, error
 }
 
 func (p *peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	p.s.h.log.Debug("media: receiving a track", "meeting", p.s.meetingID, "attendee", p.s.id.AttendeeID,
+		"kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
 	switch track.Kind() {
 	case webrtc.RTPCodecTypeAudio:
 		go p.readAudio(track, recv)

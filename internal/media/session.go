@@ -243,6 +243,8 @@ func (s *session) onSubscribe(sub *signal.Subscribe) {
 		s.subscribeFailed(err.Error())
 		return
 	}
+	s.h.log.Debug("media: subscribed", "meeting", s.meetingID, "attendee", s.id.AttendeeID,
+		"publishing", publishing, "denied", denied, "receive", sub.GetReceiveStreamIds(), "tracks", len(tracks))
 	ack := signal.New(signal.Frame_SUBSCRIBE_ACK, s.h.now())
 	ack.Suback = &signal.SubscribeAck{Duplex: sub.Duplex, SdpAnswer: ptr(answer), Tracks: tracks}
 	if src := s.source.Load(); src != nil {

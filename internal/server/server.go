@@ -19,6 +19,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/accounts"
 	"github.com/carillon-dev/carillon/internal/api"
 	"github.com/carillon-dev/carillon/internal/config"
+	"github.com/carillon-dev/carillon/internal/demo"
 	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
@@ -44,6 +45,7 @@ type Server struct {
 	dispatcher *events.Dispatcher
 	stream     *events.Stream
 	media      *media.Hub
+	demo       http.Handler // nil when the demo page is off
 	metrics    *metrics.Metrics
 	api        *api.Handler
 
@@ -210,6 +212,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, err
 	}
 
+	if account, on := demoAccount(cfg, s.accounts); on {
+		s.demo = demo.New(demo.Config{SDKPath: cfg.DemoSDK, Caller: meetings.Caller{AccountID: account, Region: "us-east-1"}}, s.service, s.log)
+	}
+
 	// Signatures are checked against the real clock: opts.Now moves only the
 	// meetings lifecycle (tests jump it by hours).
 	verifier := sigv4.NewVerifier(sigv4.Config{Service: "chime", Credentials: s.accounts})
@@ -256,8 +262,26 @@ func (s *Server) publicHandler() http.Handler {
 			s.media.ServeHTTP(w, r)
 			return
 		}
+		if s.demo != nil && (r.URL.Path == "/demo" || strings.HasPrefix(r.URL.Path, "/demo/")) {
+			s.demo.ServeHTTP(w, r)
+			return
+		}
 		s.api.ServeHTTP(w, r)
 	})
+}
+
+// demoAccount says whether the demo page is on, and for which account: by
+// default only on a server that accepts the public local credentials
+// anyway, so the page gives nobody more than they already had.
+func demoAccount(cfg config.Config, accts *accounts.Registry) (string, bool) {
+	switch cfg.DemoAccount {
+	case "off":
+		return "", false
+	case "":
+		return accounts.LocalPrincipal().AccountID, accts.IsLocal()
+	default:
+		return cfg.DemoAccount, true
+	}
 }
 
 func loadAccounts(cfg config.Config) (*accounts.Registry, error) {

@@ -7,11 +7,7 @@
 //
 // Run:  cd tests/js && npm ci && CARILLON_BIN=/path/to/carillon npm test
 
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { accessSync, constants, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 
@@ -45,6 +41,8 @@ import {
   paginateListAttendees,
 } from "@aws-sdk/client-chime-sdk-meetings";
 
+import { startCarillon } from "../lib/carillon.mjs";
+
 const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
 const GUID = /^[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}$/;
@@ -53,105 +51,20 @@ const ALL_SEND_RECEIVE = { Audio: "SendReceive", Video: "SendReceive", Content: 
 // ---------------------------------------------------------------------------
 // The server under test
 
-const BIN = process.env.CARILLON_BIN;
-if (!BIN) {
-  throw new Error(
-    "CARILLON_BIN is not set: set it to the path of a built carillon binary " +
-      "(e.g. go build -o /tmp/carillon-bin/carillon ./cmd/carillon)",
-  );
-}
-try {
-  accessSync(BIN, constants.X_OK);
-  if (!statSync(BIN).isFile()) throw new Error("not a file");
-} catch (e) {
-  throw new Error(`CARILLON_BIN=${BIN} is not an executable file (${e.message})`);
-}
-
-const workDir = mkdtempSync(join(tmpdir(), "carillon-js-"));
-const logPath = join(workDir, "server.log");
 let server = null;
 let baseUrl = null;
-
-function serverLog() {
-  try {
-    return readFileSync(logPath, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-async function startServer() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CARILLON_")));
-  const logFd = openSync(logPath, "w");
-  // Port 0: the kernel picks a free port, and the server logs the one it bound.
-  server = spawn(
-    BIN,
-    ["serve", "--listen", "127.0.0.1:0", "--ops-listen", "", "--data-dir", join(workDir, "data"), "--log-format", "json",
-      // Extra flags, e.g. to run against PostgreSQL.
-      ...(process.env.CARILLON_SERVE_ARGS ?? "").split(/\s+/).filter(Boolean)],
-    { stdio: ["ignore", logFd, logFd], env },
-  );
-  closeSync(logFd);
-  let exited = null;
-  server.on("exit", (code, signal) => {
-    exited = { code, signal };
-  });
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (exited) {
-      throw new Error(`carillon exited (${JSON.stringify(exited)}) before listening:\n${serverLog()}`);
-    }
-    for (const line of serverLog().split("\n")) {
-      let rec;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (rec.msg === "carillon listening" && rec.api) {
-        return rec.api;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`carillon did not report listening within 20s:\n${serverLog()}`);
-}
-
-async function stopServer() {
-  const proc = server;
-  server = null;
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const gone = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-    await gone;
-    clearTimeout(timer);
-  }
-  if (process.env.CARILLON_TEST_SHOW_LOG) process.stderr.write(serverLog());
-  rmSync(workDir, { recursive: true, force: true });
-}
-
-// Never leave the server behind, even if the runner is torn down abruptly.
-process.on("exit", () => {
-  if (server && server.exitCode === null) server.kill("SIGKILL");
-  rmSync(workDir, { recursive: true, force: true });
-});
 
 let client;
 
 before(async () => {
-  try {
-    baseUrl = await startServer();
-  } catch (e) {
-    await stopServer();
-    throw e;
-  }
+  server = await startCarillon([], "carillon-js");
+  baseUrl = server.url;
   client = makeClient();
 });
 
 after(async () => {
   client?.destroy();
-  await stopServer();
+  await server?.stop();
 });
 
 // ---------------------------------------------------------------------------
