@@ -103,6 +103,12 @@ func TestSignalingAtTheMeetingsSignalingURL(t *testing.T) {
 	c.join()
 	c.await(signal.Frame_JOIN_ACK)
 	c.await(signal.Frame_INDEX)
+	if got := e.metric("carillon_media_sessions"); got != 1 {
+		t.Errorf("carillon_media_sessions = %v, want 1", got)
+	}
+	if got := e.metric("carillon_media_joins_total"); got != 1 {
+		t.Errorf("carillon_media_joins_total = %v, want 1", got)
+	}
 
 	if _, err := e.client.DeleteMeetingWithContext(e.ctx(), &chimesdkmeetings.DeleteMeetingInput{MeetingId: m.MeetingId}); err != nil {
 		t.Fatal(err)

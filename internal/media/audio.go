@@ -223,7 +223,9 @@ func (a *audio) tick(t *tickState) {
 		if !l.id.Content {
 			payload = a.mixer.mix(l, t.frames)
 		}
-		_ = p.audioOut.WriteSample(media.Sample{Data: payload, Duration: frameDuration})
+		if p.audioOut.WriteSample(media.Sample{Data: payload, Duration: frameDuration}) == nil {
+			a.r.h.audioFrames.Add(1)
+		}
 	}
 	if m, ok := a.mixer.(*loudest); ok && len(m.current) > len(t.listeners) {
 		for l := range m.current {

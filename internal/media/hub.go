@@ -88,6 +88,8 @@ type Hub struct {
 	ids atomic.Uint32
 	// ingest is the last data-message ingest time handed out, in ns.
 	ingest atomic.Int64
+	// counters of what has happened, for the metrics.
+	joins, refusals, videoPackets, audioFrames, dataMessages, dataThrottled atomic.Uint64
 
 	mu       sync.Mutex
 	rooms    map[string]*room
@@ -182,6 +184,33 @@ func (h *Hub) Status(_ context.Context, meetingID string) (meetings.PresenceStat
 		seen = last
 	}
 	return meetings.PresenceStatus{Connected: n, LastSeen: seen}, nil
+}
+
+// Stats is a snapshot of the media plane for the metrics.
+type Stats struct {
+	Rooms, Sessions, VideoSources int
+	// Totals since the start.
+	Joins, Refusals, VideoPackets, AudioFrames, DataMessages, DataThrottled uint64
+}
+
+// Stats reads the media plane's state and counters.
+func (h *Hub) Stats() Stats {
+	st := Stats{
+		Joins: h.joins.Load(), Refusals: h.refusals.Load(), VideoPackets: h.videoPackets.Load(),
+		AudioFrames: h.audioFrames.Load(), DataMessages: h.dataMessages.Load(), DataThrottled: h.dataThrottled.Load(),
+	}
+	for _, r := range h.snapshot() {
+		st.Rooms++
+		r.mu.Lock()
+		for _, m := range r.members {
+			if m.sess != nil {
+				st.Sessions++
+			}
+		}
+		st.VideoSources += len(r.sources)
+		r.mu.Unlock()
+	}
+	return st
 }
 
 // room returns the room of a meeting, creating it; nil once the hub closed.

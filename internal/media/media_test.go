@@ -35,6 +35,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate ...func(*media.Config)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(*meetings.Config) {}, mutate...)
+}
+
+func newFixtureWith(t *testing.T, meetingsCfg func(*meetings.Config), mutate ...func(*media.Config)) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := sqlite.Open(ctx, sqlite.Options{})
 	if err != nil {
@@ -47,6 +52,7 @@ func newFixture(t *testing.T, mutate ...func(*media.Config)) *fixture {
 	f := &fixture{t: t, st: st, caller: meetings.Caller{AccountID: "111122223333", Region: "us-east-1"}}
 	mcfg := meetings.DefaultConfig()
 	mcfg.PublicURL = &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
+	meetingsCfg(&mcfg)
 	f.svc = meetings.New(mcfg, meetings.Deps{
 		Store: st, Keys: keys,
 		Presence: meetings.PresenceFunc(func(ctx context.Context, id string) (meetings.PresenceStatus, error) {
@@ -508,4 +514,33 @@ func TestCameraOffAndOnAgain(t *testing.T) {
 	before := bob.videoIn[label]
 	bob.mu.Unlock()
 	bob.waitFor("alice's video frames again", func() bool { return bob.videoIn[label] > before+10 })
+}
+
+// The lifecycle asks the media plane who is connected: a meeting with an
+// attendee connected is not idle; once everyone has left, it is.
+func TestIdleTimerCountsConnectedAttendees(t *testing.T) {
+	f := newFixtureWith(t, func(c *meetings.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	time.Sleep(500 * time.Millisecond)
+	if n, err := f.svc.EndDueMeetings(context.Background()); err != nil || n != 0 {
+		t.Fatalf("EndDueMeetings with an attendee connected: %d, %v", n, err)
+	}
+	alice.leave()
+	time.Sleep(500 * time.Millisecond)
+	if n, err := f.svc.EndDueMeetings(context.Background()); err != nil || n != 1 {
+		t.Fatalf("EndDueMeetings after everyone left: %d, %v", n, err)
+	}
+}
+
+// An automatic end (here the maximum duration) disconnects everyone.
+func TestAutomaticEndDisconnectsEveryone(t *testing.T) {
+	f := newFixtureWith(t, func(c *meetings.Config) { c.MaxDuration = 300 * time.Millisecond })
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	time.Sleep(400 * time.Millisecond)
+	if n, err := f.svc.EndDueMeetings(context.Background()); err != nil || n != 1 {
+		t.Fatalf("EndDueMeetings: %d, %v", n, err)
+	}
+	alice.waitFor("AUDIO_STATUS 410", func() bool { return alice.hasStatus(410) })
 }

@@ -176,6 +176,9 @@ func (r *room) present(s *session, muted bool) {
 		return
 	}
 	s.present = true
+	if m.streamID != s.streamID {
+		delete(r.volumes, m.streamID) // a reconnect: the old stream is gone
+	}
 	m.streamID, m.muted, m.present = s.streamID, muted, true
 	roster := make([]*signal.AudioStream, 0, len(r.members))
 	for _, o := range r.sortedMembers() {
@@ -241,17 +244,26 @@ func (r *room) broadcastJoined(f func(*session) *signal.Frame, except *session) 
 	}
 }
 
+// detachLocked marks a session gone and returns its member, if the session
+// was the member's current one.
+func (r *room) detachLocked(s *session) *member {
+	if s.gone {
+		return nil
+	}
+	s.gone = true
+	r.unpublishLocked(s)
+	if m := r.members[s.id.AttendeeID]; m != nil && m.sess == s {
+		return m
+	}
+	return nil
+}
+
 // leave removes a session that said LEAVE.
 func (r *room) leave(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.gone {
-		return
-	}
-	s.gone = true
-	r.unpublishLocked(s)
-	m := r.members[s.id.AttendeeID]
-	if m == nil || m.sess != s {
+	m := r.detachLocked(s)
+	if m == nil {
 		return
 	}
 	delete(r.members, m.attendeeID)
@@ -267,13 +279,8 @@ func (r *room) leave(s *session) {
 func (r *room) drop(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.gone {
-		return
-	}
-	s.gone = true
-	r.unpublishLocked(s)
-	m := r.members[s.id.AttendeeID]
-	if m == nil || m.sess != s {
+	m := r.detachLocked(s)
+	if m == nil {
 		return
 	}
 	m.sess = nil
@@ -538,8 +545,10 @@ func (r *room) relay(s *session, msgs []*signal.DataMessagePayload) {
 		if !s.limiter.Allow() {
 			p.IngestTimeNs = ptr(int64(0))
 			throttled = append(throttled, p)
+			r.h.dataThrottled.Add(1)
 			continue
 		}
+		r.h.dataMessages.Add(1)
 		p.IngestTimeNs = ptr(r.h.nextIngest())
 		out = append(out, p)
 	}

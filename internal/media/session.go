@@ -110,14 +110,19 @@ func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, tok
 func (s *session) room() *room { return s.rm.Load() }
 func (s *session) peer() *peer { return s.pc.Load() }
 
-// read handles the client's frames until the connection ends.
+// read handles the client's frames until the connection ends. A client
+// that has not joined within idleBeforeJoin is closed even if it pings:
+// a connection is only worth keeping for an attendee.
 func (s *session) read() {
+	joinBy := time.Now().Add(idleBeforeJoin)
 	for s.ctx.Err() == nil {
-		idle := idleBeforeJoin
+		var ctx context.Context
+		var cancel context.CancelFunc
 		if s.room() != nil {
-			idle = idleAfterJoin
+			ctx, cancel = context.WithTimeout(s.ctx, idleAfterJoin)
+		} else {
+			ctx, cancel = context.WithDeadline(s.ctx, joinBy)
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, idle)
 		typ, msg, err := s.conn.Read(ctx)
 		cancel()
 		if err != nil {
@@ -170,6 +175,9 @@ func (s *session) onJoin(j *signal.Join) {
 	}
 	s.audioSessionID = j.GetAudioSessionId()
 	id, err := s.h.cp.VerifyJoinToken(s.ctx, s.token)
+	if err != nil || id.MeetingID != s.meetingID {
+		s.h.refusals.Add(1)
+	}
 	switch {
 	case errors.Is(err, meetings.ErrMeetingEnded) || s.h.isEnded(s.meetingID):
 		s.terminate(statusEnded, closeMeetingEnded)
@@ -195,6 +203,8 @@ func (s *session) onJoin(j *signal.Join) {
 			continue // it emptied just now; the next is new
 		case errors.Is(err, errMeetingEnded):
 			s.terminate(statusEnded, closeMeetingEnded)
+		default:
+			s.h.joins.Add(1)
 		}
 		return
 	}

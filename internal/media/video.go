@@ -174,7 +174,9 @@ func (o *videoOut) write(from *source, pkt *rtp.Packet) {
 	}
 	o.started = true
 	o.mu.Unlock()
-	_ = o.track.WriteRTP(&out)
+	if o.track.WriteRTP(&out) == nil {
+		o.owner.h.videoPackets.Add(1)
+	}
 }
 
 // readRTCP reads the subscriber's feedback (the NACK interceptor needs it

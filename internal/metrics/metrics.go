@@ -1,7 +1,7 @@
 // Package metrics exposes Carillon's Prometheus metrics on a registry of its
 // own: API requests, latency and errors by operation, throttling, requests
-// in flight, store transaction latency, active meetings and attendees, and
-// the event outbox (depth, lag, deliveries).
+// in flight, store transaction latency, active meetings and attendees, the
+// event outbox (depth, lag, deliveries) and the media plane.
 package metrics
 
 import (
@@ -73,6 +73,33 @@ func New(st store.Store) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStoreCollector(st))
 	return m
+}
+
+// MediaStats is what the media plane reports on each scrape.
+type MediaStats struct {
+	Rooms, Sessions, VideoSources                                           int
+	Joins, Refusals, VideoPackets, AudioFrames, DataMessages, DataThrottled uint64
+}
+
+// WatchMedia exports the media plane's state, read from stats on each scrape.
+func (m *Metrics) WatchMedia(stats func() MediaStats) {
+	gauge := func(name, help string, v func(MediaStats) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	counter := func(name, help string, v func(MediaStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	m.registry.MustRegister(
+		gauge("carillon_media_rooms", "Meetings with someone connected to this process.", func(s MediaStats) int { return s.Rooms }),
+		gauge("carillon_media_sessions", "Clients connected to this process.", func(s MediaStats) int { return s.Sessions }),
+		gauge("carillon_media_video_sources", "Videos published on this process.", func(s MediaStats) int { return s.VideoSources }),
+		counter("carillon_media_joins_total", "Clients admitted.", func(s MediaStats) uint64 { return s.Joins }),
+		counter("carillon_media_refusals_total", "Clients refused (bad or stale join tokens, ended meetings).", func(s MediaStats) uint64 { return s.Refusals }),
+		counter("carillon_media_video_packets_total", "Video RTP packets forwarded to subscribers.", func(s MediaStats) uint64 { return s.VideoPackets }),
+		counter("carillon_media_audio_frames_total", "Audio frames sent to listeners.", func(s MediaStats) uint64 { return s.AudioFrames }),
+		counter("carillon_media_data_messages_total", "Data messages relayed.", func(s MediaStats) uint64 { return s.DataMessages }),
+		counter("carillon_media_data_messages_throttled_total", "Data messages refused by the rate limit.", func(s MediaStats) uint64 { return s.DataThrottled }),
+	)
 }
 
 // Handler serves the metrics in the Prometheus text format.
