@@ -1,6 +1,7 @@
 package media
 
 import (
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -179,6 +180,13 @@ func (a *audio) close() {
 }
 
 func (a *audio) run(stop chan struct{}) {
+	defer func() {
+		if v := recover(); v != nil {
+			// Better a silent room than a dead process: the room's
+			// sessions keep their video and signaling.
+			a.r.h.log.Error("media: the audio loop failed", "meeting", a.r.meetingID, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	tick := time.NewTicker(frameDuration)
 	defer tick.Stop()
 	report := time.NewTicker(200 * time.Millisecond)

@@ -88,6 +88,10 @@ type Hub struct {
 	ids atomic.Uint32
 	// ingest is the last data-message ingest time handed out, in ns.
 	ingest atomic.Int64
+	// pending counts the connections that have not joined yet.
+	pending atomic.Int64
+	// outboxAt is the outbox follower's position.
+	outboxAt atomic.Int64
 	// counters of what has happened, for the metrics.
 	joins, refusals, videoPackets, audioFrames, dataMessages, dataThrottled atomic.Uint64
 
@@ -213,19 +217,23 @@ func (h *Hub) Stats() Stats {
 	return st
 }
 
-// room returns the room of a meeting, creating it; nil once the hub closed.
-func (h *Hub) room(meetingID string) *room {
+// room returns the room of a meeting, creating it: errMeetingEnded for a
+// meeting seen to end, errClosed once the hub closed.
+func (h *Hub) room(meetingID string) (*room, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil
+		return nil, errClosed
+	}
+	if _, ok := h.ended[meetingID]; ok {
+		return nil, errMeetingEnded
 	}
 	r := h.rooms[meetingID]
 	if r == nil {
 		r = newRoom(h, meetingID)
 		h.rooms[meetingID] = r
 	}
-	return r
+	return r, nil
 }
 
 // roomGone forgets a room that has emptied, remembering when it was last in
@@ -245,13 +253,6 @@ func (h *Hub) markEnded(meetingID string) {
 	h.mu.Lock()
 	h.ended[meetingID] = h.now()
 	h.mu.Unlock()
-}
-
-func (h *Hub) isEnded(meetingID string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, ok := h.ended[meetingID]
-	return ok
 }
 
 func (h *Hub) hosted(meetingID string) *room {
@@ -333,12 +334,11 @@ func (h *Hub) recordEvents(ctx context.Context) {
 // about hosted meetings: ended meetings, deleted attendees, changed
 // capabilities.
 func (h *Hub) followOutbox(ctx context.Context) {
-	var after int64
-	known := false
+	c := &outboxCursor{applied: map[int64]struct{}{}}
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
 	for {
-		if err := h.readOutbox(ctx, &after, &known); err != nil && ctx.Err() == nil {
+		if err := h.readOutbox(ctx, c); err != nil && ctx.Err() == nil {
 			h.log.Warn("media: reading the event outbox", "err", err)
 		}
 		select {
@@ -356,34 +356,69 @@ func (h *Hub) followOutbox(ctx context.Context) {
 	}
 }
 
-func (h *Hub) readOutbox(ctx context.Context, after *int64, known *bool) error {
-	if len(h.snapshot()) == 0 || !*known {
+// outboxCursor is the follower's position in the outbox. Sequence numbers
+// are drawn before commit, so on PostgreSQL an event can commit after one
+// with a higher number; each read goes back a window behind the position
+// and skips what it applied already, to catch such late events.
+type outboxCursor struct {
+	after   int64 // the highest sequence number applied
+	floor   int64 // nothing at or below is applied
+	known   bool
+	applied map[int64]struct{}
+}
+
+const outboxLookback = 64
+
+func (h *Hub) readOutbox(ctx context.Context, c *outboxCursor) error {
+	if !c.known || len(h.snapshot()) == 0 {
 		// Nothing hosted: only keep up with the end of the log.
-		return h.events.View(ctx, func(r store.Reader) error {
-			seq, err := r.LastEventSeq()
-			if err == nil {
-				*after, *known = max(*after, seq), true
-			}
+		var seq int64
+		if err := h.events.View(ctx, func(r store.Reader) error {
+			var err error
+			seq, err = r.LastEventSeq()
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		if c.known && len(h.snapshot()) > 0 {
+			return nil // a room opened meanwhile: it needs what came since
+		}
+		c.after, c.floor, c.known = max(c.after, seq), max(c.after, seq), true
+		clear(c.applied)
+		h.outboxAt.Store(c.after)
+		return nil
 	}
+	from := max(c.floor, c.after-outboxLookback)
 	for {
 		var batch []store.Event
 		if err := h.events.View(ctx, func(r store.Reader) error {
 			var err error
-			batch, err = r.EventsAfter(*after, "", 500)
+			batch, err = r.EventsAfter(from, "", 500)
 			return err
 		}); err != nil {
 			return err
 		}
 		for i := range batch {
-			*after = batch[i].Seq
-			h.apply(&batch[i])
+			e := &batch[i]
+			from = e.Seq
+			if _, done := c.applied[e.Seq]; done {
+				continue
+			}
+			c.applied[e.Seq] = struct{}{}
+			c.after = max(c.after, e.Seq)
+			h.apply(e)
 		}
 		if len(batch) < 500 {
-			return nil
+			break
 		}
 	}
+	for seq := range c.applied {
+		if seq <= c.after-outboxLookback {
+			delete(c.applied, seq)
+		}
+	}
+	h.outboxAt.Store(c.after)
+	return nil
 }
 
 // detail is the part of an event envelope the hub reads.
@@ -400,16 +435,20 @@ type detail struct {
 
 func (h *Hub) apply(e *store.Event) {
 	switch e.Type {
-	case events.MeetingEnded, events.AttendeeDeleted, events.AttendeeCapabilitiesUpdated:
+	case events.MeetingEnded:
+		// Remembered even when not hosted: a client whose token was
+		// checked a moment before the end must not open a room.
+		h.markEnded(e.MeetingID)
+		if r := h.hosted(e.MeetingID); r != nil {
+			r.end()
+		}
+		return
+	case events.AttendeeDeleted, events.AttendeeCapabilitiesUpdated:
 	default:
 		return
 	}
 	r := h.hosted(e.MeetingID)
 	if r == nil {
-		return
-	}
-	if e.Type == events.MeetingEnded {
-		r.end()
 		return
 	}
 	var d detail
@@ -429,7 +468,7 @@ func (h *Hub) apply(e *store.Event) {
 		r.remove(id)
 	case events.AttendeeCapabilitiesUpdated:
 		if c := d.Detail.Capabilities; c != nil {
-			r.setCapabilities(id, model.AttendeeCapabilities{Audio: c.Audio, Video: c.Video, Content: c.Content})
+			r.setCapabilities(id, model.AttendeeCapabilities{Audio: c.Audio, Video: c.Video, Content: c.Content}, e.Seq)
 		}
 	}
 }
@@ -484,6 +523,9 @@ func (h *Hub) maintain(ctx context.Context) {
 // change whose event the outbox follower missed.
 func (h *Hub) reconcile(ctx context.Context, r *room) {
 	for _, s := range r.sessions() {
+		// What the token says is at least as new as the outbox position
+		// read before it; a capability event applied later wins.
+		seq := h.outboxAt.Load()
 		id, err := h.cp.VerifyJoinToken(ctx, s.token)
 		switch {
 		case errors.Is(err, meetings.ErrMeetingEnded):
@@ -494,7 +536,7 @@ func (h *Hub) reconcile(ctx context.Context, r *room) {
 		case err != nil:
 			return // the store is unavailable: try again next time
 		default:
-			r.setCapabilities(baseAttendee(id.AttendeeID), id.Capabilities)
+			r.setCapabilities(baseAttendee(id.AttendeeID), id.Capabilities, seq)
 		}
 	}
 }
@@ -509,8 +551,9 @@ func (h *Hub) forgetOld(now time.Time) {
 			delete(h.lastSeen, id)
 		}
 	}
+	// The ends matter for the moment between a token check and a join.
 	for id, t := range h.ended {
-		if now.Sub(t) > 24*time.Hour {
+		if now.Sub(t) > 10*time.Minute {
 			delete(h.ended, id)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/media/signal"
@@ -543,4 +544,68 @@ func TestAutomaticEndDisconnectsEveryone(t *testing.T) {
 		t.Fatalf("EndDueMeetings: %d, %v", n, err)
 	}
 	alice.waitFor("AUDIO_STATUS 410", func() bool { return alice.hasStatus(410) })
+}
+
+// Beyond the rate limit, messages go back to their sender unstamped (the
+// client reports them as throttled) and reach no one; a frame carries at
+// most so many.
+func TestDataMessagesAreBounded(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	bob := f.join(m, f.attendee(m, "bob", nil), false)
+	topic := "burst"
+	for range 4 {
+		msgs := make([]*signal.DataMessagePayload, 150)
+		for i := range msgs {
+			msgs[i] = &signal.DataMessagePayload{Topic: &topic, Data: []byte{byte(i)}}
+		}
+		fr := signal.New(signal.Frame_DATA_MESSAGE, time.Now())
+		fr.DataMessage = &signal.DataMessage{Messages: msgs}
+		alice.send(fr)
+	}
+	alice.ping(9)
+	alice.waitFor("pong", func() bool { return alice.pings == 9 })
+	alice.waitFor("throttled messages back", func() bool { return len(alice.data) > 0 })
+	time.Sleep(200 * time.Millisecond)
+	bob.mu.Lock()
+	alice.mu.Lock()
+	relayed, throttled := len(bob.data), len(alice.data)
+	for _, d := range alice.data {
+		if d.GetIngestTimeNs() != 0 {
+			t.Errorf("a message came back to its sender stamped: %v", d)
+		}
+	}
+	alice.mu.Unlock()
+	bob.mu.Unlock()
+	// 4 frames of 150 are cut to 4 x 100; a burst of 200 passes.
+	if relayed+throttled != 400 || relayed < 200 || relayed > 210 {
+		t.Errorf("relayed %d and throttled %d of 400 accepted", relayed, throttled)
+	}
+}
+
+// A client asking for one video on two m-sections gets it on one.
+func TestOneVideoGoesOnOneMSection(t *testing.T) {
+	f := newFixture(t)
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), true)
+	bob := f.join(m, f.attendee(m, "bob", nil), false)
+	var stream uint32
+	bob.waitFor("alice's video", func() bool {
+		var ok bool
+		stream, ok = bob.sourceOf(alice.attID)
+		return ok
+	})
+	bob.recv = nil
+	for range 2 {
+		tr, err := bob.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob.recv = append(bob.recv, tr)
+		bob.recvID[tr] = stream
+	}
+	if ack := bob.subscribe(false); len(ack.GetTracks()) != 1 {
+		t.Errorf("tracks %v, want one", ack.GetTracks())
+	}
 }

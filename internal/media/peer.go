@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -107,10 +108,12 @@ type peer struct {
 	outs     map[string]*videoOut // by mid
 	camMid   string
 
-	camMu    sync.Mutex
-	camSSRC  uint32 // of the camera track being received
-	lastPLI  time.Time
-	camTrack atomic.Pointer[webrtc.TrackRemote]
+	camMu   sync.Mutex
+	camSSRC uint32 // of the camera track being received
+	lastPLI time.Time
+	// audioIn is set once the attendee's audio track arrives; a client
+	// has one, and others are ignored.
+	audioIn atomic.Bool
 }
 
 func newPeer(s *session) (*peer, error) {
@@ -139,9 +142,7 @@ func newPeer(s *session) (*peer, error) {
 }
 
 func (p *peer) close() {
-	for _, o := range p.outs {
-		o.setSource(nil)
-	}
+	p.stopOuts()
 	p.pc.Close()
 }
 
@@ -151,8 +152,11 @@ type negotiation struct {
 	// receive maps the i-th video m-section of the offer to the stream
 	// the client wants on it (0: none).
 	receive []uint32
-	// source finds a video the session may receive; nil if there is none.
-	source func(streamID uint32) *source
+	// bind points an m-section at a video the session may receive and
+	// says whether it did (the video may be gone, or not allowed).
+	bind func(out *videoOut, streamID uint32) bool
+	// maxOuts bounds the m-sections that carry video.
+	maxOuts int
 }
 
 // negotiate applies an offer and returns the answer and the track mapping
@@ -200,6 +204,7 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 		byMid[t.Mid()] = t
 	}
 	wanted := map[string]bool{}
+	bound := map[uint32]bool{} // each video goes on one m-section
 	i := 0
 	for _, md := range parsed.MediaDescriptions {
 		if md.MediaName.Media != "video" {
@@ -211,25 +216,22 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 			want = n.receive[i]
 		}
 		i++
-		if mid == p.camMid || want == 0 || md.MediaName.Port.Value == 0 {
-			continue
-		}
-		src := n.source(want)
-		if src == nil {
+		if mid == p.camMid || want == 0 || md.MediaName.Port.Value == 0 || bound[want] {
 			continue
 		}
 		out := p.outs[mid]
 		if out == nil {
 			t := byMid[mid]
-			if t == nil || t.Kind() != webrtc.RTPCodecTypeVideo {
+			if t == nil || t.Kind() != webrtc.RTPCodecTypeVideo || len(p.outs) >= n.maxOuts {
 				continue
 			}
 			if out, err = p.bindVideo(t, mid); err != nil {
 				return "", nil, err
 			}
 		}
-		wanted[mid] = true
-		out.setSource(src)
+		if n.bind(out, want) {
+			wanted[mid], bound[want] = true, true
+		}
 	}
 	for mid, out := range p.outs {
 		if !wanted[mid] {
@@ -307,6 +309,13 @@ func (p *peer) pause(streamIDs []uint32, paused bool) {
 	}
 }
 
+// stopOuts stops every video going to this peer (its session is over).
+func (p *peer) stopOuts() {
+	for _, o := range p.outs {
+		o.setSource(nil)
+	}
+}
+
 func (p *peer) audioSender() *webrtc.RTPSender {
 	for _, t := range p.pc.GetTransceivers() {
 		if t.Kind() == webrtc.RTPCodecTypeAudio && t.Sender() != nil {
@@ -336,24 +345,43 @@ func (p *peer) bindVideo(t *webrtc.RTPTransceiver, mid string) (*videoOut, error
 	}
 	out := &videoOut{owner: p.s, mid: mid, track: track, sender: sender}
 	p.outs[mid] = out
-	go out.readRTCP()
+	go p.guard("reading feedback", out.readRTCP)
 	return out, nil
 }
 
+// onTrack starts reading what the client sends: its audio, and the video
+// of its camera's m-section. Anything else a client offers is not read.
 func (p *peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	for _, t := range p.pc.GetTransceivers() {
+		if t.Receiver() == recv {
+			mid = t.Mid()
+		}
+	}
 	p.s.h.log.Debug("media: receiving a track", "meeting", p.s.meetingID, "attendee", p.s.id.AttendeeID,
-		"kind", track.Kind().String(), "ssrc", uint32(track.SSRC()))
-	switch track.Kind() {
-	case webrtc.RTPCodecTypeAudio:
-		go p.readAudio(track, recv)
-	case webrtc.RTPCodecTypeVideo:
+		"kind", track.Kind().String(), "mid", mid, "ssrc", uint32(track.SSRC()))
+	switch {
+	case track.Kind() == webrtc.RTPCodecTypeAudio && p.audioIn.CompareAndSwap(false, true):
+		go p.guard("reading audio", func() { p.readAudio(track, recv) })
+	case track.Kind() == webrtc.RTPCodecTypeVideo && mid == p.camMid:
 		p.camMu.Lock()
 		p.camSSRC = uint32(track.SSRC())
 		p.camMu.Unlock()
-		p.camTrack.Store(track)
-		go p.readVideo(track)
+		go p.guard("reading video", func() { p.readVideo(track) })
 		p.requestKeyframe()
 	}
+}
+
+// guard runs f, turning a panic into the end of this session rather than
+// of the process.
+func (p *peer) guard(what string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.s.h.log.Error("media: "+what+" failed", "meeting", p.s.meetingID, "panic", v, "stack", string(debug.Stack()))
+			p.s.fail(errors.New(what + " failed"))
+		}
+	}()
+	f()
 }
 
 // readAudio hands each frame the attendee sends, with its loudness, to the
@@ -388,13 +416,14 @@ func (p *peer) readAudio(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 // readVideo forwards the camera (or shared screen) to the session's
 // current video source, if it has one.
 func (p *peer) readVideo(track *webrtc.TrackRemote) {
+	var buf []*videoOut
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			return
 		}
 		if src := p.s.source.Load(); src != nil {
-			src.forward(pkt)
+			buf = src.forward(pkt, buf)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 var (
 	errMeetingEnded = errors.New("the meeting has ended")
 	errRoomClosed   = errors.New("the room closed")
+	errClosed       = errors.New("the media plane is shutting down")
 )
 
 // room is the live state of one meeting on this process: who is connected,
@@ -45,6 +46,9 @@ type member struct {
 	joined         bool // its joined event was recorded
 	sess           *session
 	drop           *time.Timer // runs while it is disconnected
+	// capsSeq is the outbox position of the capabilities applied last, so
+	// that an older reading never undoes a newer change.
+	capsSeq int64
 }
 
 type retainedMessage struct {
@@ -126,8 +130,7 @@ func (r *room) join(s *session) error {
 	if old := m.sess; old != nil {
 		// The same client reconnecting keeps its audio session ID; another
 		// device of the same attendee takes over and the first is told so.
-		old.gone = true
-		r.unpublishLocked(old)
+		r.retireLocked(old)
 		if old.audioSessionID != s.audioSessionID {
 			old.terminate(statusMovedAway, closeNormal)
 		} else {
@@ -176,8 +179,10 @@ func (r *room) present(s *session, muted bool) {
 		return
 	}
 	s.present = true
-	if m.streamID != s.streamID {
-		delete(r.volumes, m.streamID) // a reconnect: the old stream is gone
+	oldStream := uint32(0)
+	if m.present && m.streamID != s.streamID {
+		oldStream = m.streamID // a reconnect: the old stream is gone
+		delete(r.volumes, oldStream)
 	}
 	m.streamID, m.muted, m.present = s.streamID, muted, true
 	roster := make([]*signal.AudioStream, 0, len(r.members))
@@ -188,6 +193,10 @@ func (r *room) present(s *session, muted bool) {
 	}
 	s.send(streamInfo(r.h.now(), roster...))
 	r.broadcastPresent(streamInfo(r.h.now(), entry(m)), s)
+	if oldStream != 0 {
+		// After the new entry, so that clients do not take it for a leave.
+		r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: ptr(oldStream)}), s)
+	}
 	if !m.joined {
 		m.joined = true
 		r.h.record(r.meetingID, m.attendeeID, pick(m.content, events.AttendeeContentJoined, events.AttendeeJoined))
@@ -228,10 +237,15 @@ func (r *room) goneLocked(m *member, dropped bool) {
 	r.broadcastPresent(streamInfo(r.h.now(), e), nil)
 }
 
+// broadcastPresent sends a frame, encoded once, to the present sessions.
 func (r *room) broadcastPresent(f *signal.Frame, except *session) {
+	b := encode(r.h, f)
+	if b == nil {
+		return
+	}
 	for _, m := range r.members {
 		if s := m.sess; s != nil && s != except && s.present {
-			s.send(f)
+			s.sendBytes(b)
 		}
 	}
 }
@@ -244,14 +258,27 @@ func (r *room) broadcastJoined(f func(*session) *signal.Frame, except *session) 
 	}
 }
 
-// detachLocked marks a session gone and returns its member, if the session
+// retireLocked takes a session out of the room's media: its video is no
+// longer published, and no video goes to it.
+func (r *room) retireLocked(s *session) {
+	s.gone = true
+	r.unpublishLocked(s)
+	for _, src := range r.sources {
+		for _, o := range src.subscribers() {
+			if o.owner == s {
+				o.unsetSource(src)
+			}
+		}
+	}
+}
+
+// detachLocked retires a session and returns its member, if the session
 // was the member's current one.
 func (r *room) detachLocked(s *session) *member {
 	if s.gone {
 		return nil
 	}
-	s.gone = true
-	r.unpublishLocked(s)
+	r.retireLocked(s)
 	if m := r.members[s.id.AttendeeID]; m != nil && m.sess == s {
 		return m
 	}
@@ -320,8 +347,7 @@ func (r *room) remove(attendeeID string) {
 			m.drop.Stop()
 		}
 		if s := m.sess; s != nil {
-			s.gone = true
-			r.unpublishLocked(s)
+			r.retireLocked(s)
 			s.terminate(statusRemoved, closeNormal)
 		}
 		r.goneLocked(m, false)
@@ -341,8 +367,7 @@ func (r *room) end() {
 			m.drop.Stop()
 		}
 		if s := m.sess; s != nil {
-			s.gone = true
-			r.unpublishLocked(s)
+			r.retireLocked(s)
 			s.terminate(statusEnded, closeMeetingEnded)
 		}
 	}
@@ -359,8 +384,7 @@ func (r *room) shutdown() {
 			m.drop.Stop()
 		}
 		if s := m.sess; s != nil {
-			s.gone = true
-			r.unpublishLocked(s)
+			r.retireLocked(s)
 			s.closeWith(closeRetry)
 		}
 	}
@@ -379,13 +403,17 @@ func (r *room) closeIfEmptyLocked() {
 // setCapabilities applies an attendee's new capabilities to its sessions:
 // video it may no longer send stops, what it may no longer receive stops
 // arriving, and a new INDEX prompts its client to subscribe again.
-func (r *room) setCapabilities(attendeeID string, caps model.AttendeeCapabilities) {
+func (r *room) setCapabilities(attendeeID string, caps model.AttendeeCapabilities, seq int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	changed := false
 	for _, id := range []string{attendeeID, attendeeID + contentSuffix} {
 		m := r.members[id]
-		if m == nil || m.sess == nil || m.sess.caps == caps {
+		if m == nil || m.sess == nil || seq < m.capsSeq {
+			continue
+		}
+		m.capsSeq = seq
+		if m.sess.caps == caps {
 			continue
 		}
 		s := m.sess
@@ -430,15 +458,19 @@ func (r *room) mayReceive(s *session, src *source) bool {
 	return receives(s.caps.Video)
 }
 
-// sourceFor returns a video a session may receive.
-func (r *room) sourceFor(s *session, streamID uint32) *source {
+// bind points a session's m-section at a video it may receive. It checks
+// and attaches under the room's lock, so that no capability change or
+// unpublication slips in between.
+func (r *room) bind(s *session, out *videoOut, streamID uint32) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	src := r.sources[streamID]
-	if src == nil || !r.mayReceive(s, src) {
-		return nil
+	ok := src != nil && !s.gone && r.mayReceive(s, src)
+	changed := ok && out.setSource(src)
+	r.mu.Unlock()
+	if changed {
+		src.keyframe()
 	}
-	return src
+	return ok
 }
 
 // indexLocked is the INDEX a session gets: the videos it may receive.
@@ -562,12 +594,20 @@ func (r *room) relay(s *session, msgs []*signal.DataMessagePayload) {
 	}
 	f := signal.New(signal.Frame_DATA_MESSAGE, now)
 	f.DataMessage = &signal.DataMessage{Messages: out}
+	b := encode(r.h, f)
+	if b == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.gone {
 		return
 	}
-	r.broadcastJoined(func(*session) *signal.Frame { return f }, s)
+	for _, m := range r.members {
+		if o := m.sess; o != nil && o != s && o.joined {
+			o.sendBytes(b)
+		}
+	}
 	for _, p := range out {
 		if life := time.Duration(p.GetLifetimeMs()) * time.Millisecond; life > 0 {
 			r.retained = append(r.retained, retainedMessage{msg: p, expires: now.Add(min(life, maxRetainedFor))})

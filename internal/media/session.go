@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,15 +36,25 @@ const (
 	// leaveWait is how long a session told to stop waits for the client's
 	// LEAVE before closing the socket itself.
 	leaveWait = 3 * time.Second
-	// outQueue bounds the frames waiting for a slow client; beyond it the
-	// connection is dropped and the client reconnects.
+	// outQueue and outBytes bound what waits for a slow client; beyond
+	// either the connection is dropped and the client reconnects.
 	outQueue = 512
+	outBytes = 4 << 20
+	// maxPending bounds the connections of the process that have not
+	// joined yet (each holds a socket and two goroutines).
+	maxPending = 1024
 )
 
-// Data messages an attendee may send: a steady rate and a burst.
+// What a client may send: data messages (a steady rate, a burst, and at
+// most so many in one frame), and SUBSCRIBEs, each a renegotiation that
+// may publish a video and re-index the room.
 const (
-	dataRate  = 100
-	dataBurst = 200
+	dataRate         = 100
+	dataBurst        = 200
+	maxDataPerFrame  = 100
+	subscribeRate    = 5
+	subscribeBurst   = 20
+	maxPauseStreamID = 64
 )
 
 // session is one signaling connection: one client of one attendee (or of
@@ -60,7 +71,8 @@ type session struct {
 	// Set by the signaling goroutine at JOIN, read-only afterwards.
 	id             meetings.Identity
 	audioSessionID uint64
-	limiter        *rate.Limiter
+	limiter        *rate.Limiter // data messages
+	subscribes     *rate.Limiter
 
 	rm     atomic.Pointer[room]
 	pc     atomic.Pointer[peer]
@@ -73,9 +85,10 @@ type session struct {
 	present  bool // in the roster
 	gone     bool // no longer part of the room
 
-	closing   atomic.Bool
-	closeCode atomic.Int32
+	closing   atomic.Bool  // told to stop, or said LEAVE: frames are ignored
+	closeCode atomic.Int32 // stored before closing is set
 	closeOnce sync.Once
+	queued    atomic.Int64 // bytes waiting in out
 }
 
 type outbound struct {
@@ -89,6 +102,19 @@ func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, tok
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
+	if h.pending.Add(1) > maxPending {
+		h.pending.Add(-1)
+		http.Error(w, "too many connections are waiting to join", http.StatusServiceUnavailable)
+		return
+	}
+	pending := true
+	unpend := func() {
+		if pending {
+			pending = false
+			h.pending.Add(-1)
+		}
+	}
+	defer unpend()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{subprotocol},
 		// The join token is the credential, not the page's origin: apps
@@ -101,10 +127,11 @@ func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, tok
 	conn.SetReadLimit(signal.MaxFrameSize)
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	s := &session{h: h, meetingID: meetingID, token: token, conn: conn, ctx: ctx, cancel: cancel,
-		out: make(chan outbound, outQueue)}
+		out: make(chan outbound, outQueue), subscribes: rate.NewLimiter(subscribeRate, subscribeBurst)}
+	// Whatever ends the session, a panic included, it leaves the room.
+	defer s.cleanup()
 	go s.write()
-	s.read()
-	s.cleanup()
+	s.read(unpend)
 }
 
 func (s *session) room() *room { return s.rm.Load() }
@@ -113,9 +140,12 @@ func (s *session) peer() *peer { return s.pc.Load() }
 // read handles the client's frames until the connection ends. A client
 // that has not joined within idleBeforeJoin is closed even if it pings:
 // a connection is only worth keeping for an attendee.
-func (s *session) read() {
+func (s *session) read(joined func()) {
 	joinBy := time.Now().Add(idleBeforeJoin)
 	for s.ctx.Err() == nil {
+		if s.room() != nil {
+			joined()
+		}
 		var ctx context.Context
 		var cancel context.CancelFunc
 		if s.room() != nil {
@@ -141,6 +171,16 @@ func (s *session) read() {
 }
 
 func (s *session) handle(f *signal.Frame) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.h.log.Error("media: a frame made the session fail", "meeting", s.meetingID, "type", f.GetType().String(),
+				"panic", v, "stack", string(debug.Stack()))
+			s.fail(errors.New("internal error"))
+		}
+	}()
+	if s.closing.Load() && f.GetType() != signal.Frame_LEAVE && f.GetType() != signal.Frame_PING_PONG {
+		return // told to stop, or left: only LEAVE and pings are answered
+	}
 	switch f.GetType() {
 	case signal.Frame_PING_PONG:
 		if pp := f.GetPingPong(); pp.GetType() == signal.PingPongType_PING {
@@ -157,12 +197,14 @@ func (s *session) handle(f *signal.Frame) {
 			r.setMuted(s, f.GetAudioControl().GetMuted())
 		}
 	case signal.Frame_DATA_MESSAGE:
-		if r := s.room(); r != nil && !s.closing.Load() {
-			r.relay(s, f.GetDataMessage().GetMessages())
+		if r := s.room(); r != nil {
+			msgs := f.GetDataMessage().GetMessages()
+			r.relay(s, msgs[:min(len(msgs), maxDataPerFrame)])
 		}
 	case signal.Frame_PAUSE, signal.Frame_RESUME:
 		if p := s.peer(); p != nil {
-			p.pause(f.GetPause().GetStreamIds(), f.GetType() == signal.Frame_PAUSE)
+			ids := f.GetPause().GetStreamIds()
+			p.pause(ids[:min(len(ids), maxPauseStreamID)], f.GetType() == signal.Frame_PAUSE)
 		}
 	case signal.Frame_LEAVE:
 		s.onLeave()
@@ -179,7 +221,7 @@ func (s *session) onJoin(j *signal.Join) {
 		s.h.refusals.Add(1)
 	}
 	switch {
-	case errors.Is(err, meetings.ErrMeetingEnded) || s.h.isEnded(s.meetingID):
+	case errors.Is(err, meetings.ErrMeetingEnded):
 		s.terminate(statusEnded, closeMeetingEnded)
 		return
 	case errors.Is(err, meetings.ErrTokenRefused) || (err == nil && id.MeetingID != s.meetingID):
@@ -193,8 +235,12 @@ func (s *session) onJoin(j *signal.Join) {
 	s.id = id
 	s.limiter = rate.NewLimiter(dataRate, dataBurst)
 	for {
-		r := s.h.room(s.meetingID)
-		if r == nil {
+		r, err := s.h.room(s.meetingID)
+		if errors.Is(err, errMeetingEnded) {
+			s.terminate(statusEnded, closeMeetingEnded)
+			return
+		}
+		if err != nil {
 			s.terminate(statusUnavailble, closeRetry) // shutting down
 			return
 		}
@@ -212,7 +258,13 @@ func (s *session) onJoin(j *signal.Join) {
 
 func (s *session) onSubscribe(sub *signal.Subscribe) {
 	r := s.room()
-	if r == nil || sub == nil || s.closing.Load() {
+	if r == nil || sub == nil {
+		return
+	}
+	if !s.subscribes.Allow() {
+		// No client renegotiates this often; one that does is broken.
+		s.h.log.Info("media: too many SUBSCRIBEs", "meeting", s.meetingID, "attendee", s.id.AttendeeID)
+		s.terminate(0, websocket.StatusPolicyViolation)
 		return
 	}
 	offer := sub.GetSdpOffer()
@@ -246,7 +298,8 @@ func (s *session) onSubscribe(sub *signal.Subscribe) {
 	answer, tracks, err := p.negotiate(negotiation{
 		offer:   offer,
 		receive: sub.GetReceiveStreamIds(),
-		source:  func(id uint32) *source { return r.sourceFor(s, id) },
+		bind:    func(o *videoOut, id uint32) bool { return r.bind(s, o, id) },
+		maxOuts: s.h.cfg.MaxVideoSources,
 	})
 	if err != nil {
 		s.h.log.Info("media: negotiation failed", "meeting", s.meetingID, "attendee", s.id.AttendeeID, "err", err)
@@ -285,10 +338,12 @@ func (s *session) onLeave() {
 	if r := s.room(); r != nil {
 		r.leave(s)
 	}
-	code := closeNormal
-	if s.closing.Load() {
-		code = websocket.StatusCode(s.closeCode.Load())
+	code := websocket.StatusCode(s.closeCode.Load())
+	if code == 0 {
+		code = closeNormal
 	}
+	s.closeCode.CompareAndSwap(0, int32(code))
+	s.closing.Store(true)
 	s.closeWith(code)
 }
 
@@ -296,10 +351,10 @@ func (s *session) onLeave() {
 // status is 0) and closes the socket once the client says LEAVE, or after
 // a short wait.
 func (s *session) terminate(status uint32, code websocket.StatusCode) {
-	if !s.closing.CompareAndSwap(false, true) {
-		return
+	if !s.closeCode.CompareAndSwap(0, int32(code)) {
+		return // already stopping
 	}
-	s.closeCode.Store(int32(code))
+	s.closing.Store(true)
 	if status != 0 {
 		f := signal.New(signal.Frame_AUDIO_STATUS, s.h.now())
 		f.AudioStatus = &signal.AudioStatus{AudioStatus: ptr(status)}
@@ -323,24 +378,43 @@ func (s *session) closeWith(code websocket.StatusCode) {
 
 // send queues a frame; a client too slow to take its frames is dropped.
 func (s *session) send(f *signal.Frame) {
-	b, err := signal.Encode(f)
-	if err != nil {
-		s.h.log.Error("media: encoding a frame", "type", f.GetType().String(), "err", err)
+	if b := encode(s.h, f); b != nil {
+		s.sendBytes(b)
+	}
+}
+
+// sendBytes queues an encoded frame (frames for many are encoded once).
+func (s *session) sendBytes(b []byte) {
+	if s.queued.Add(int64(len(b))) > outBytes {
+		s.queued.Add(-int64(len(b)))
+		s.fail(errors.New("send queue full"))
 		return
 	}
 	select {
 	case s.out <- outbound{msg: b}:
 	default:
+		s.queued.Add(-int64(len(b)))
 		s.fail(errors.New("send queue full"))
 	}
 }
 
+func encode(h *Hub, f *signal.Frame) []byte {
+	b, err := signal.Encode(f)
+	if err != nil {
+		h.log.Error("media: encoding a frame", "type", f.GetType().String(), "err", err)
+		return nil
+	}
+	return b
+}
+
 func (s *session) write() {
+	defer s.conn.CloseNow()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case o := <-s.out:
+			s.queued.Add(-int64(len(o.msg)))
 			if o.close != 0 {
 				_ = s.conn.Close(o.close, "")
 				s.cancel(errors.New("closed"))
@@ -357,10 +431,11 @@ func (s *session) write() {
 	}
 }
 
-// fail ends the connection at once; the client sees it drop.
+// fail ends the connection at once; the client sees it drop. It only
+// cancels (the reader and writer close the socket), so it is safe to call
+// with the room locked.
 func (s *session) fail(err error) {
 	s.cancel(err)
-	_ = s.conn.CloseNow()
 }
 
 // cleanup runs when the connection has ended, however it ended.

@@ -21,21 +21,21 @@ type source struct {
 
 	mu   sync.Mutex
 	outs map[*videoOut]struct{}
-	buf  []*videoOut // reused snapshot of outs
 }
 
 // forward sends one packet of the publisher's video to every subscriber.
-func (s *source) forward(pkt *rtp.Packet) {
+// buf is the caller's scratch space, returned for reuse.
+func (s *source) forward(pkt *rtp.Packet, buf []*videoOut) []*videoOut {
 	s.mu.Lock()
-	s.buf = s.buf[:0]
+	buf = buf[:0]
 	for o := range s.outs {
-		s.buf = append(s.buf, o)
+		buf = append(buf, o)
 	}
-	outs := s.buf
 	s.mu.Unlock()
-	for _, o := range outs {
+	for _, o := range buf {
 		o.write(s, pkt)
 	}
+	return buf
 }
 
 // subscribers lists the outs the video goes to.
@@ -56,8 +56,6 @@ func (s *source) attach(o *videoOut) {
 	}
 	s.outs[o] = struct{}{}
 	s.mu.Unlock()
-	// A new viewer can only start decoding at a key frame.
-	s.keyframe()
 }
 
 func (s *source) detach(o *videoOut) {
@@ -106,13 +104,15 @@ func (o *videoOut) source() *source {
 	return o.src
 }
 
-// setSource switches the out to another source (nil: none).
-func (o *videoOut) setSource(src *source) {
+// setSource switches the out to another source (nil: none) and says
+// whether it changed; the caller asks the new source for a key frame, as
+// a new viewer can only start decoding at one.
+func (o *videoOut) setSource(src *source) bool {
 	o.mu.Lock()
 	old := o.src
 	if old == src {
 		o.mu.Unlock()
-		return
+		return false
 	}
 	o.src, o.fresh, o.paused = src, true, false
 	o.mu.Unlock()
@@ -122,6 +122,7 @@ func (o *videoOut) setSource(src *source) {
 	if src != nil {
 		src.attach(o)
 	}
+	return true
 }
 
 // unsetSource clears the source if it is still src.
@@ -138,6 +139,11 @@ func (o *videoOut) unsetSource(src *source) {
 
 func (o *videoOut) setPaused(paused bool) {
 	o.mu.Lock()
+	if o.paused && !paused {
+		// Continue from the last packet sent, not with a gap as long as
+		// the pause (which the receiver could take for old packets).
+		o.fresh = true
+	}
 	o.paused = paused
 	src := o.src
 	o.mu.Unlock()
