@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -608,4 +609,67 @@ func TestOneVideoGoesOnOneMSection(t *testing.T) {
 	if ack := bob.subscribe(false); len(ack.GetTracks()) != 1 {
 		t.Errorf("tracks %v, want one", ack.GetTracks())
 	}
+}
+
+// candidates lists the addresses (ip:port) of an SDP's candidates.
+func candidates(t *testing.T, s string) []string {
+	var out []string
+	for _, line := range strings.Split(s, "\r\n") {
+		if rest, ok := strings.CutPrefix(line, "a=candidate:"); ok {
+			f := strings.Fields(rest)
+			if len(f) < 6 {
+				t.Fatalf("candidate line %q", line)
+			}
+			out = append(out, f[4]+":"+f[5])
+		}
+	}
+	return out
+}
+
+func TestNetworkSettingsShapeTheCandidates(t *testing.T) {
+	t.Run("a port range", func(t *testing.T) {
+		f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = 41000, 41099 })
+		m := f.meeting()
+		a := f.attendee(m, "alice", nil)
+		c := dial(t, f.srv, m.MeetingId, a.JoinToken, "alice")
+		c.attID = a.AttendeeId
+		c.join(1)
+		for _, addr := range candidates(t, c.subscribe(false).GetSdpAnswer()) {
+			_, port, _ := strings.Cut(addr[strings.LastIndex(addr, ":"):], ":")
+			if p, _ := strconv.Atoi(port); p < 41000 || p > 41099 {
+				t.Errorf("candidate %s outside 41000-41099", addr)
+			}
+		}
+	})
+	t.Run("one shared port, media flowing", func(t *testing.T) {
+		f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = 41234, 41234 })
+		m := f.meeting()
+		alice := f.join(m, f.attendee(m, "alice", nil), false)
+		bob := f.join(m, f.attendee(m, "bob", nil), false)
+		for _, c := range []*client{alice, bob} {
+			for _, addr := range candidates(t, c.pc.RemoteDescription().SDP) {
+				if !strings.HasSuffix(addr, ":41234") {
+					t.Errorf("candidate %s not on the shared port", addr)
+				}
+			}
+		}
+		bob.waitFor("alice's voice", func() bool { return bob.heard(alice) })
+	})
+	t.Run("an advertised address", func(t *testing.T) {
+		f := newFixture(t, func(c *media.Config) { c.AdvertiseIPs = []string{"203.0.113.9"} })
+		m := f.meeting()
+		a := f.attendee(m, "alice", nil)
+		c := dial(t, f.srv, m.MeetingId, a.JoinToken, "alice")
+		c.attID = a.AttendeeId
+		c.join(1)
+		got := candidates(t, c.subscribe(false).GetSdpAnswer())
+		if len(got) == 0 {
+			t.Fatal("no candidates")
+		}
+		for _, addr := range got {
+			if !strings.HasPrefix(addr, "203.0.113.9:") {
+				t.Errorf("candidate %s, want only the advertised address", addr)
+			}
+		}
+	})
 }

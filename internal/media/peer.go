@@ -71,11 +71,21 @@ func newWebRTC(cfg Config) (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	se.SetICETimeouts(10*time.Second, 30*time.Second, 2*time.Second)
 	if len(cfg.AdvertiseIPs) > 0 {
+		// Only the families of the advertised addresses are offered: a
+		// host's other addresses are what the mapping hides.
+		var families []webrtc.NetworkType
 		for _, ip := range cfg.AdvertiseIPs {
-			if net.ParseIP(ip) == nil {
+			parsed := net.ParseIP(ip)
+			switch {
+			case parsed == nil:
 				return nil, fmt.Errorf("media: advertised address %q is not an IP address", ip)
+			case parsed.To4() != nil && !slices.Contains(families, webrtc.NetworkTypeUDP4):
+				families = append(families, webrtc.NetworkTypeUDP4)
+			case parsed.To4() == nil && !slices.Contains(families, webrtc.NetworkTypeUDP6):
+				families = append(families, webrtc.NetworkTypeUDP6)
 			}
 		}
+		se.SetNetworkTypes(families)
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        cfg.AdvertiseIPs,
 			AsCandidateType: webrtc.ICECandidateTypeHost,
