@@ -333,24 +333,31 @@ func (r *room) dropped(m *member) {
 	r.closeIfEmptyLocked()
 }
 
+// evictLocked takes a member out of the room and retires its session,
+// which it returns (nil while the member was disconnected).
+func (r *room) evictLocked(m *member) *session {
+	delete(r.members, m.attendeeID)
+	if m.drop != nil {
+		m.drop.Stop()
+	}
+	if s := m.sess; s != nil {
+		r.retireLocked(s)
+		return s
+	}
+	return nil
+}
+
 // remove disconnects a deleted attendee, and its content share.
 func (r *room) remove(attendeeID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, id := range []string{attendeeID, attendeeID + contentSuffix} {
-		m := r.members[id]
-		if m == nil {
-			continue
+		if m := r.members[id]; m != nil {
+			if s := r.evictLocked(m); s != nil {
+				s.terminate(statusRemoved, closeNormal)
+			}
+			r.goneLocked(m, false)
 		}
-		delete(r.members, id)
-		if m.drop != nil {
-			m.drop.Stop()
-		}
-		if s := m.sess; s != nil {
-			r.retireLocked(s)
-			s.terminate(statusRemoved, closeNormal)
-		}
-		r.goneLocked(m, false)
 	}
 	r.closeIfEmptyLocked()
 }
@@ -361,13 +368,8 @@ func (r *room) end() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ended = true
-	for id, m := range r.members {
-		delete(r.members, id)
-		if m.drop != nil {
-			m.drop.Stop()
-		}
-		if s := m.sess; s != nil {
-			r.retireLocked(s)
+	for _, m := range r.members {
+		if s := r.evictLocked(m); s != nil {
 			s.terminate(statusEnded, closeMeetingEnded)
 		}
 	}
@@ -378,13 +380,8 @@ func (r *room) end() {
 func (r *room) shutdown() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for id, m := range r.members {
-		delete(r.members, id)
-		if m.drop != nil {
-			m.drop.Stop()
-		}
-		if s := m.sess; s != nil {
-			r.retireLocked(s)
+	for _, m := range r.members {
+		if s := r.evictLocked(m); s != nil {
 			s.closeWith(closeRetry)
 		}
 	}
