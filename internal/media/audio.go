@@ -31,9 +31,12 @@ type frame struct {
 }
 
 // mixer decides what each listener hears in one tick. frames holds only
-// speakers allowed to be heard; it is shared by all listeners.
+// speakers allowed to be heard; it is shared by all listeners. keep is
+// called once a tick with the listeners of the room, so that the mixer
+// forgets the state it holds for those gone.
 type mixer interface {
 	mix(listener *session, frames []frame) []byte
+	keep(listeners []*session)
 }
 
 // loudest forwards the loudest speaker other than the listener, sticking to
@@ -71,6 +74,17 @@ func (l *loudest) mix(listener *session, frames []frame) []byte {
 	return best.payload
 }
 
+func (l *loudest) keep(listeners []*session) {
+	if len(l.current) <= len(listeners) {
+		return // nobody has left since the last tick
+	}
+	for s := range l.current {
+		if !slices.Contains(listeners, s) {
+			delete(l.current, s)
+		}
+	}
+}
+
 // Audio levels (RFC 6464, -dBov): frames at silentLevel carry nothing;
 // below speakingLevel someone is talking.
 const (
@@ -82,9 +96,8 @@ const (
 
 // input buffers what one speaker sends between ticks.
 type input struct {
-	mu     sync.Mutex
-	frames [][]byte
-	levels []uint8
+	mu    sync.Mutex
+	queue []frame
 	// level is the loudest level heard since the last volume report.
 	level    uint8
 	lastSent time.Time
@@ -97,26 +110,23 @@ const maxQueued = 3
 func (in *input) push(payload []byte, level uint8) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.frames) == maxQueued {
-		in.frames = slices.Delete(in.frames, 0, 1)
-		in.levels = slices.Delete(in.levels, 0, 1)
+	if len(in.queue) == maxQueued {
+		in.queue = slices.Delete(in.queue, 0, 1)
 	}
-	in.frames = append(in.frames, slices.Clone(payload))
-	in.levels = append(in.levels, level)
+	in.queue = append(in.queue, frame{payload: slices.Clone(payload), level: level})
 	in.level = min(in.level, level)
 	in.lastSent = time.Now()
 }
 
-func (in *input) pop() ([]byte, uint8, bool) {
+func (in *input) pop() (frame, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.frames) == 0 {
-		return nil, 0, false
+	if len(in.queue) == 0 {
+		return frame{}, false
 	}
-	p, l := in.frames[0], in.levels[0]
-	in.frames = in.frames[1:]
-	in.levels = in.levels[1:]
-	return p, l, true
+	f := in.queue[0]
+	in.queue = in.queue[1:]
+	return f, true
 }
 
 // takeLevel returns the loudest level since the last call and whether the
@@ -125,7 +135,7 @@ func (in *input) takeLevel(now time.Time) (uint8, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	l := in.level
-	in.level = 127
+	in.level = silentLevel
 	return l, now.Sub(in.lastSent) < time.Second
 }
 
@@ -148,7 +158,7 @@ func (a *audio) input(s *session) *input {
 	defer a.mu.Unlock()
 	in := a.inputs[s]
 	if in == nil {
-		in = &input{level: 127}
+		in = &input{level: silentLevel}
 		a.inputs[s] = in
 	}
 	return in
@@ -216,9 +226,9 @@ func (a *audio) tick(t *tickState) {
 	t.frames = t.frames[:0]
 	a.mu.Lock()
 	for s, in := range a.inputs {
-		p, level, ok := in.pop()
-		if ok && slices.Contains(t.speakers, s) {
-			t.frames = append(t.frames, frame{from: s, payload: p, level: level})
+		if f, ok := in.pop(); ok && slices.Contains(t.speakers, s) {
+			f.from = s
+			t.frames = append(t.frames, f)
 		}
 	}
 	a.mu.Unlock()
@@ -235,13 +245,7 @@ func (a *audio) tick(t *tickState) {
 			a.r.h.audioFrames.Add(1)
 		}
 	}
-	if m, ok := a.mixer.(*loudest); ok && len(m.current) > len(t.listeners) {
-		for l := range m.current {
-			if !slices.Contains(t.listeners, l) {
-				delete(m.current, l)
-			}
-		}
-	}
+	a.mixer.keep(t.listeners)
 }
 
 // levels reports, per speaker, the loudest level since the last call and

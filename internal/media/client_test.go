@@ -264,9 +264,9 @@ func (c *client) join(audioSessionID uint64) {
 	n := c.count()
 	c.ping(1)
 	f := signal.New(signal.Frame_JOIN, time.Now())
-	f.Join = &signal.Join{ProtocolVersion: ptr(uint32(2)), Flags: ptr(uint32(signal.JoinFlag_HAS_STREAM_UPDATE)),
-		AudioSessionId: &audioSessionID, WantsCompressedSdp: ptr(true),
-		ClientDetails: &signal.ClientDetails{AppName: ptr("carillon-test")}}
+	f.Join = &signal.Join{ProtocolVersion: new(uint32(2)), Flags: new(uint32(signal.JoinFlag_HAS_STREAM_UPDATE)),
+		AudioSessionId: &audioSessionID, WantsCompressedSdp: new(true),
+		ClientDetails: &signal.ClientDetails{AppName: new("carillon-test")}}
 	c.send(f)
 	ack := c.frameAfter(n, signal.Frame_JOIN_ACK)
 	if ack.Joinack == nil || ack.GetJoinack().GetWantsCompressedSdp() {
@@ -280,7 +280,7 @@ func (c *client) join(audioSessionID uint64) {
 func (c *client) joinRefused() (uint32, websocket.StatusCode) {
 	c.t.Helper()
 	f := signal.New(signal.Frame_JOIN, time.Now())
-	f.Join = &signal.Join{ProtocolVersion: ptr(uint32(2)), AudioSessionId: ptr(uint64(1))}
+	f.Join = &signal.Join{ProtocolVersion: new(uint32(2)), AudioSessionId: new(uint64(1))}
 	c.send(f)
 	c.waitFor("AUDIO_STATUS", func() bool { return len(c.statuses) > 0 })
 	c.send(signal.New(signal.Frame_LEAVE, time.Now()))
@@ -398,13 +398,13 @@ func (c *client) subscribe(camera bool, want ...uint32) *signal.SubscribeAck {
 	for _, tr := range c.recv {
 		ids = append(ids, c.recvID[tr])
 	}
-	streams := []*signal.StreamDescriptor{{StreamId: ptr(uint32(1)), GroupId: ptr(uint32(1)), TrackLabel: ptr("AmazonChimeExpressAudio"),
-		AttendeeId: ptr(c.attID), MediaType: signal.MediaType_AUDIO.Enum()}}
+	streams := []*signal.StreamDescriptor{{StreamId: new(uint32(1)), GroupId: new(uint32(1)), TrackLabel: new("AmazonChimeExpressAudio"),
+		AttendeeId: new(c.attID), MediaType: signal.MediaType_AUDIO.Enum()}}
 	duplex := signal.StreamServiceType_RX
 	if camera {
 		duplex = signal.StreamServiceType_DUPLEX
-		streams = append(streams, &signal.StreamDescriptor{StreamId: ptr(uint32(2)), GroupId: ptr(uint32(2)),
-			TrackLabel: ptr("AmazonChimeExpressVideo"), MaxBitrateKbps: ptr(uint32(1400)), MediaType: signal.MediaType_VIDEO.Enum()})
+		streams = append(streams, &signal.StreamDescriptor{StreamId: new(uint32(2)), GroupId: new(uint32(2)),
+			TrackLabel: new("AmazonChimeExpressVideo"), MaxBitrateKbps: new(uint32(1400)), MediaType: signal.MediaType_VIDEO.Enum()})
 	}
 	offerSDP := c.pc.LocalDescription().SDP
 	if !camera {
@@ -415,7 +415,7 @@ func (c *client) subscribe(camera bool, want ...uint32) *signal.SubscribeAck {
 	n := c.count()
 	f := signal.New(signal.Frame_SUBSCRIBE, time.Now())
 	f.Sub = &signal.Subscribe{Duplex: duplex.Enum(), SendStreams: streams, ReceiveStreamIds: ids,
-		SdpOffer: ptr(offerSDP), AudioHost: ptr("127.0.0.1:3478"), AudioMuted: ptr(false)}
+		SdpOffer: new(offerSDP), AudioHost: new("127.0.0.1:3478"), AudioMuted: new(false)}
 	c.send(f)
 	ack := c.frameAfter(n, signal.Frame_SUBSCRIBE_ACK)
 	if ack.GetError().GetStatus() != 0 {
@@ -489,14 +489,6 @@ func (c *client) heard(from *client) bool {
 	return c.audioIn[fmt.Sprintf("%x", from.voice)] > 0
 }
 
-func (c *client) indexSources() []uint32 {
-	var ids []uint32
-	for _, s := range c.index.GetSources() {
-		ids = append(ids, s.GetStreamId())
-	}
-	return ids
-}
-
 func (c *client) sourceOf(attendeeID string) (uint32, bool) {
 	for _, s := range c.index.GetSources() {
 		if s.GetAttendeeId() == attendeeID {
@@ -510,5 +502,3 @@ func (c *client) sourceOf(attendeeID string) (uint32, bool) {
 }
 
 func (c *client) hasStatus(s uint32) bool { return slices.Contains(c.statuses, s) }
-
-func ptr[T any](v T) *T { return &v }

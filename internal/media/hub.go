@@ -103,7 +103,6 @@ type Hub struct {
 
 	wake     chan struct{} // a buffered slot: the outbox has news
 	recorder chan mediaEvent
-	done     chan struct{}
 	wg       sync.WaitGroup
 }
 
@@ -112,7 +111,7 @@ type mediaEvent struct {
 }
 
 // New builds a hub. Run must be called for it to follow the event outbox.
-func New(cfg Config, cp ControlPlane, events store.Store, log *slog.Logger) (*Hub, error) {
+func New(cfg Config, cp ControlPlane, outbox store.Store, log *slog.Logger) (*Hub, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -134,13 +133,12 @@ func New(cfg Config, cp ControlPlane, events store.Store, log *slog.Logger) (*Hu
 		return nil, err
 	}
 	h := &Hub{
-		cfg: cfg, cp: cp, events: events, log: log, rtc: api, now: time.Now,
+		cfg: cfg, cp: cp, events: outbox, log: log, rtc: api, now: time.Now,
 		rooms:    map[string]*room{},
 		lastSeen: map[string]time.Time{},
 		ended:    map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
 		recorder: make(chan mediaEvent, 4096),
-		done:     make(chan struct{}),
 	}
 	// Sixteen IDs per second of wall time since 2025 leaves a restarted
 	// process above the IDs its predecessor issued, for over eight years.
@@ -204,15 +202,10 @@ func (h *Hub) Stats() Stats {
 		AudioFrames: h.audioFrames.Load(), DataMessages: h.dataMessages.Load(), DataThrottled: h.dataThrottled.Load(),
 	}
 	for _, r := range h.snapshot() {
+		connected, _ := r.presence()
 		st.Rooms++
-		r.mu.Lock()
-		for _, m := range r.members {
-			if m.sess != nil {
-				st.Sessions++
-			}
-		}
-		st.VideoSources += len(r.sources)
-		r.mu.Unlock()
+		st.Sessions += connected
+		st.VideoSources += r.videoSources()
 	}
 	return st
 }
@@ -309,7 +302,6 @@ func (h *Hub) Close() {
 	for _, r := range rooms {
 		r.shutdown()
 	}
-	close(h.done)
 }
 
 func (h *Hub) recordEvents(ctx context.Context) {

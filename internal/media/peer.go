@@ -271,9 +271,9 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 		if src == nil {
 			continue
 		}
-		tm := &signal.TrackMapping{TrackLabel: ptr(videoLabel(mid)), StreamId: ptr(src.streamID)}
+		tm := &signal.TrackMapping{TrackLabel: new(videoLabel(mid)), StreamId: new(src.streamID)}
 		if enc := out.sender.GetParameters().Encodings; len(enc) > 0 {
-			tm.Ssrc = ptr(uint32(enc[0].SSRC))
+			tm.Ssrc = new(uint32(enc[0].SSRC))
 		}
 		tracks = append(tracks, tm)
 	}
@@ -451,5 +451,3 @@ func (p *peer) requestKeyframe() {
 	p.camMu.Unlock()
 	_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -30,8 +30,7 @@ type room struct {
 	sources  map[uint32]*source // published videos by stream ID
 	retained []retainedMessage
 	volumes  map[uint32]uint32 // last reported volume per audio stream
-	ended    bool
-	closed   bool // left the hub: a new room takes its place
+	closed   bool              // left the hub: a new room takes its place
 }
 
 // member is an attendee in the roster, from its first connection until it
@@ -99,6 +98,12 @@ func (r *room) presence() (int, time.Time) {
 	return 0, time.Time{}
 }
 
+func (r *room) videoSources() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sources)
+}
+
 func (r *room) sessions() []*session {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -116,10 +121,8 @@ func (r *room) sessions() []*session {
 func (r *room) join(s *session) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch {
-	case r.ended:
-		return errMeetingEnded
-	case r.closed:
+	if r.closed {
+		// Emptied, or ended: the hub says which when asked again.
 		return errRoomClosed
 	}
 	m := r.members[s.id.AttendeeID]
@@ -147,7 +150,7 @@ func (r *room) join(s *session) error {
 	s.caps = s.id.Capabilities
 	s.joined = true
 	ack := signal.New(signal.Frame_JOIN_ACK, r.h.now())
-	ack.Joinack = &signal.JoinAck{WantsCompressedSdp: ptr(false)}
+	ack.Joinack = &signal.JoinAck{WantsCompressedSdp: new(false)}
 	s.send(ack)
 	s.send(r.indexLocked(s))
 	now := r.h.now()
@@ -195,7 +198,7 @@ func (r *room) present(s *session, muted bool) {
 	r.broadcastPresent(streamInfo(r.h.now(), entry(m)), s)
 	if oldStream != 0 {
 		// After the new entry, so that clients do not take it for a leave.
-		r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: ptr(oldStream)}), s)
+		r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: new(oldStream)}), s)
 	}
 	if !m.joined {
 		m.joined = true
@@ -213,8 +216,8 @@ func (r *room) sortedMembers() []*member {
 }
 
 func entry(m *member) *signal.AudioStream {
-	return &signal.AudioStream{AudioStreamId: ptr(m.streamID), AttendeeId: ptr(m.attendeeID),
-		ExternalUserId: ptr(m.externalUserID), Muted: ptr(m.muted)}
+	return &signal.AudioStream{AudioStreamId: new(m.streamID), AttendeeId: new(m.attendeeID),
+		ExternalUserId: new(m.externalUserID), Muted: new(m.muted)}
 }
 
 func streamInfo(now time.Time, streams ...*signal.AudioStream) *signal.Frame {
@@ -230,9 +233,9 @@ func (r *room) goneLocked(m *member, dropped bool) {
 		return
 	}
 	delete(r.volumes, m.streamID)
-	e := &signal.AudioStream{AudioStreamId: ptr(m.streamID)}
+	e := &signal.AudioStream{AudioStreamId: new(m.streamID)}
 	if dropped {
-		e.Dropped = ptr(true)
+		e.Dropped = new(true)
 	}
 	r.broadcastPresent(streamInfo(r.h.now(), e), nil)
 }
@@ -289,16 +292,9 @@ func (r *room) detachLocked(s *session) *member {
 func (r *room) leave(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.detachLocked(s)
-	if m == nil {
-		return
+	if m := r.detachLocked(s); m != nil {
+		r.departLocked(m, false)
 	}
-	delete(r.members, m.attendeeID)
-	r.goneLocked(m, false)
-	if m.joined {
-		r.h.record(r.meetingID, m.attendeeID, pick(m.content, events.AttendeeContentLeft, events.AttendeeLeft))
-	}
-	r.closeIfEmptyLocked()
 }
 
 // drop handles a session whose connection ended without LEAVE: its member
@@ -325,10 +321,20 @@ func (r *room) dropped(m *member) {
 	if r.members[m.attendeeID] != m || m.sess != nil {
 		return // it came back, or was removed
 	}
+	r.departLocked(m, true)
+}
+
+// departLocked takes a member out of the roster because it left (or
+// dropped): the others are told, and the event is recorded.
+func (r *room) departLocked(m *member, dropped bool) {
 	delete(r.members, m.attendeeID)
-	r.goneLocked(m, true)
+	r.goneLocked(m, dropped)
 	if m.joined {
-		r.h.record(r.meetingID, m.attendeeID, pick(m.content, events.AttendeeContentDropped, events.AttendeeDropped))
+		event := pick(m.content, events.AttendeeContentLeft, events.AttendeeLeft)
+		if dropped {
+			event = pick(m.content, events.AttendeeContentDropped, events.AttendeeDropped)
+		}
+		r.h.record(r.meetingID, m.attendeeID, event)
 	}
 	r.closeIfEmptyLocked()
 }
@@ -367,7 +373,6 @@ func (r *room) end() {
 	r.h.markEnded(r.meetingID)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ended = true
 	for _, m := range r.members {
 		if s := r.evictLocked(m); s != nil {
 			s.terminate(statusEnded, closeMeetingEnded)
@@ -419,7 +424,7 @@ func (r *room) setCapabilities(attendeeID string, caps model.AttendeeCapabilitie
 		if src := s.source.Load(); src != nil && !sends(s.videoCap()) {
 			r.unpublishLocked(s)
 			f := r.indexLocked(s)
-			f.Error = &signal.Error{Status: ptr(uint32(statusViewOnly)), Description: ptr("video is not among the attendee's capabilities")}
+			f.Error = &signal.Error{Status: new(uint32(statusViewOnly)), Description: new("video is not among the attendee's capabilities")}
 			s.send(f)
 		}
 	}
@@ -479,7 +484,7 @@ func (r *room) indexLocked(s *session) *signal.Frame {
 			people++
 		}
 	}
-	idx := &signal.Index{AtCapacity: ptr(len(r.sources) >= r.h.cfg.MaxVideoSources), NumParticipants: ptr(uint32(people))}
+	idx := &signal.Index{AtCapacity: new(len(r.sources) >= r.h.cfg.MaxVideoSources), NumParticipants: new(uint32(people))}
 	ids := make([]uint32, 0, len(r.sources))
 	for id := range r.sources {
 		ids = append(ids, id)
@@ -491,10 +496,10 @@ func (r *room) indexLocked(s *session) *signal.Frame {
 			continue
 		}
 		idx.Sources = append(idx.Sources, &signal.StreamDescriptor{
-			StreamId: ptr(src.streamID), GroupId: ptr(src.groupID),
-			AttendeeId: ptr(src.attendeeID), ExternalUserId: ptr(src.externalUserID),
-			MediaType: signal.MediaType_VIDEO.Enum(), MaxBitrateKbps: ptr(src.maxBitrateKbps),
-			TrackLabel: ptr(videoTrackLabel),
+			StreamId: new(src.streamID), GroupId: new(src.groupID),
+			AttendeeId: new(src.attendeeID), ExternalUserId: new(src.externalUserID),
+			MediaType: signal.MediaType_VIDEO.Enum(), MaxBitrateKbps: new(src.maxBitrateKbps),
+			TrackLabel: new(videoTrackLabel),
 		})
 	}
 	f.Index = idx
@@ -553,7 +558,7 @@ func (r *room) setMuted(s *session, muted bool) {
 		return
 	}
 	m.muted = muted
-	r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: ptr(m.streamID), Muted: ptr(muted)}), nil)
+	r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: new(m.streamID), Muted: new(muted)}), nil)
 }
 
 // relay passes a session's data messages to everyone else, stamped with the
@@ -569,16 +574,16 @@ func (r *room) relay(s *session, msgs []*signal.DataMessagePayload) {
 		}
 		p := &signal.DataMessagePayload{
 			Topic: in.Topic, Data: in.Data, LifetimeMs: in.LifetimeMs,
-			SenderAttendeeId: ptr(s.id.AttendeeID), SenderExternalUserId: ptr(s.id.ExternalUserID),
+			SenderAttendeeId: new(s.id.AttendeeID), SenderExternalUserId: new(s.id.ExternalUserID),
 		}
 		if !s.limiter.Allow() {
-			p.IngestTimeNs = ptr(int64(0))
+			p.IngestTimeNs = new(int64(0))
 			throttled = append(throttled, p)
 			r.h.dataThrottled.Add(1)
 			continue
 		}
 		r.h.dataMessages.Add(1)
-		p.IngestTimeNs = ptr(r.h.nextIngest())
+		p.IngestTimeNs = new(r.h.nextIngest())
 		out = append(out, p)
 	}
 	if len(throttled) > 0 {
@@ -669,7 +674,7 @@ func (r *room) reportVolumes() {
 			changed = true
 			r.volumes[m.streamID] = vol
 		}
-		states = append(states, &signal.AudioAttendeeState{AudioStreamId: ptr(m.streamID), Volume: ptr(vol), SignalStrength: ptr(strength)})
+		states = append(states, &signal.AudioAttendeeState{AudioStreamId: new(m.streamID), Volume: new(vol), SignalStrength: new(strength)})
 	}
 	if !changed || len(states) == 0 {
 		return

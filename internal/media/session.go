@@ -185,7 +185,7 @@ func (s *session) handle(f *signal.Frame) {
 	case signal.Frame_PING_PONG:
 		if pp := f.GetPingPong(); pp.GetType() == signal.PingPongType_PING {
 			pong := signal.New(signal.Frame_PING_PONG, s.h.now())
-			pong.PingPong = &signal.PingPong{Type: signal.PingPongType_PONG.Enum(), PingId: ptr(pp.GetPingId())}
+			pong.PingPong = &signal.PingPong{Type: signal.PingPongType_PONG.Enum(), PingId: new(pp.GetPingId())}
 			s.send(pong)
 		}
 	case signal.Frame_JOIN:
@@ -309,16 +309,16 @@ func (s *session) onSubscribe(sub *signal.Subscribe) {
 	s.h.log.Debug("media: subscribed", "meeting", s.meetingID, "attendee", s.id.AttendeeID,
 		"publishing", publishing, "denied", denied, "receive", sub.GetReceiveStreamIds(), "tracks", len(tracks))
 	ack := signal.New(signal.Frame_SUBSCRIBE_ACK, s.h.now())
-	ack.Suback = &signal.SubscribeAck{Duplex: sub.Duplex, SdpAnswer: ptr(answer), Tracks: tracks}
+	ack.Suback = &signal.SubscribeAck{Duplex: sub.Duplex, SdpAnswer: new(answer), Tracks: tracks}
 	if src := s.source.Load(); src != nil {
-		ack.Suback.Allocations = []*signal.StreamAllocation{{TrackLabel: ptr(videoTrackLabel), StreamId: ptr(src.streamID), GroupId: ptr(src.groupID)}}
+		ack.Suback.Allocations = []*signal.StreamAllocation{{TrackLabel: new(videoTrackLabel), StreamId: new(src.streamID), GroupId: new(src.groupID)}}
 	}
 	s.send(ack)
 	if denied {
 		r.mu.Lock()
 		f := r.indexLocked(s)
 		r.mu.Unlock()
-		f.Error = &signal.Error{Status: ptr(uint32(statusViewOnly)), Description: ptr("this attendee may not send video now")}
+		f.Error = &signal.Error{Status: new(uint32(statusViewOnly)), Description: new("this attendee may not send video now")}
 		s.send(f)
 	}
 	r.present(s, sub.GetAudioMuted())
@@ -329,7 +329,7 @@ func (s *session) onSubscribe(sub *signal.Subscribe) {
 func (s *session) subscribeFailed(why string) {
 	f := signal.New(signal.Frame_SUBSCRIBE_ACK, s.h.now())
 	f.Suback = &signal.SubscribeAck{}
-	f.Error = &signal.Error{Status: ptr(uint32(statusBadRequest)), Description: ptr(why)}
+	f.Error = &signal.Error{Status: new(uint32(statusBadRequest)), Description: new(why)}
 	s.send(f)
 }
 
@@ -357,7 +357,7 @@ func (s *session) terminate(status uint32, code websocket.StatusCode) {
 	s.closing.Store(true)
 	if status != 0 {
 		f := signal.New(signal.Frame_AUDIO_STATUS, s.h.now())
-		f.AudioStatus = &signal.AudioStatus{AudioStatus: ptr(status)}
+		f.AudioStatus = &signal.AudioStatus{AudioStatus: new(status)}
 		s.send(f)
 		time.AfterFunc(leaveWait, func() { s.closeWith(code) })
 		return

@@ -85,7 +85,6 @@ var (
 )
 
 var (
-	ruleGUID               = stringRule{pattern: guidPattern}
 	ruleClientRequestToken = stringRule{min: 2, max: 64, pattern: clientRequestTokenPattern, sensitive: true}
 	ruleExternalUserID     = stringRule{min: 2, max: 64, pattern: externalUserIDPattern, sensitive: true, reservedPrefix: true}
 	ruleExternalMeetingID  = stringRule{min: 2, max: 64, sensitive: true, reservedPrefix: true}
