@@ -51,11 +51,17 @@ var (
 	_ store.Leaser = (*Store)(nil)
 )
 
+// advisoryKey is the key of a named advisory lock, per schema, so that
+// deployments sharing a database in different schemas do not contend.
+const advisoryKey = "hashtext(current_schema() || ':' || $1)"
+
+func isUniqueViolation(err error) bool { return pgCode(err) == "23505" }
+
 func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Placeholders:      sqlstore.QuestionToDollar,
 		LockRow:           " FOR UPDATE",
-		IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
+		IsUniqueViolation: isUniqueViolation,
 		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS t(value, key)",
 	}
 }
@@ -126,7 +132,7 @@ func createSchema(ctx context.Context, cfg pgx.ConnConfig, schema string) error 
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
-	if err != nil && pgCode(err) != "23505" { // two replicas racing to create it
+	if err != nil && !isUniqueViolation(err) { // two replicas racing to create it
 		return fmt.Errorf("create schema %s: %w", schema, err)
 	}
 	return nil
@@ -144,11 +150,10 @@ func migrate(ctx context.Context, db *sql.DB, d *sqlstore.Dialect) error {
 	defer conn.Close()
 	// An advisory lock per schema serializes the migrations of replicas
 	// that start at once.
-	const lockKey = "hashtext(current_schema() || ':carillon-migrations')"
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+lockKey+")"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+advisoryKey+")", "carillon-migrations"); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+lockKey+")") //nolint:errcheck // closing the session releases it anyway
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+advisoryKey+")", "carillon-migrations") //nolint:errcheck // closing the session releases it anyway
 	return sqlstore.Migrate(ctx, conn, d, migrations)
 }
 
@@ -185,18 +190,12 @@ func (s *Store) Write(ctx context.Context, fn func(store.Writer) error) error {
 	}
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(store.Writer) error) (err error) {
+func (s *Store) writeOnce(ctx context.Context, fn func(store.Writer) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback() //nolint:errcheck // the panic is what matters
-			err = fmt.Errorf("store: transaction panicked: %v", p)
-		}
-	}()
-	if err := fn(sqlstore.NewTx(ctx, tx, s.queries)); err != nil {
+	if err := sqlstore.Run(fn, sqlstore.NewTx(ctx, tx, s.queries)); err != nil {
 		tx.Rollback() //nolint:errcheck // the callback's error is what matters
 		return err
 	}
@@ -223,7 +222,7 @@ func (s *Store) TryLead(ctx context.Context, name string) (lost <-chan struct{},
 	}
 	// Keyed by schema too: deployments that share a database in different
 	// schemas must not wait for each other.
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtext(current_schema() || ':' || $1))", name).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+advisoryKey+")", name).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		return nil, nil, false, err
 	}
@@ -255,7 +254,7 @@ func (s *Store) TryLead(ctx context.Context, name string) (lost <-chan struct{},
 		once = true
 		close(stop)
 		<-lostc
-		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext(current_schema() || ':' || $1))", name) //nolint:errcheck // ending the session releases it too
+		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+advisoryKey+")", name) //nolint:errcheck // ending the session releases it too
 		// End the session rather than return it to the pool, so that no
 		// lock can outlive the leadership.
 		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the point is the error

@@ -107,7 +107,7 @@ func (c *readCache) putMeeting(m store.Meeting, epoch uint64) {
 		return
 	}
 	if len(c.meetings) >= c.max {
-		evictHalf(c.meetings)
+		sqlstore.EvictHalf(c.meetings)
 	}
 	c.meetings[m.ID] = m
 }
@@ -136,16 +136,6 @@ func (c *readCache) putAttendee(a store.Attendee, epoch uint64) {
 		c.size++
 	}
 	m[a.ID] = a
-}
-
-func evictHalf[V any](m map[string]V) {
-	n, target := 0, len(m)/2
-	for k := range m {
-		delete(m, k)
-		if n++; n >= target {
-			return
-		}
-	}
 }
 
 // cachedReader answers the cached lookups from the cache, and fills it

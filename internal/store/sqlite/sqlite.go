@@ -109,7 +109,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = 100_000
+		opts.CacheEntries = sqlstore.CacheEntries
 	}
 	// Commit with fdatasync(2), as SQLite builds for Linux do: as durable as
 	// fsync, without also flushing the file's timestamps through the
@@ -494,7 +494,7 @@ func (s *Store) commitTogether(ctx context.Context, w *sqlstore.Tx, batch []*req
 			continue
 		}
 		w.ResetDirty()
-		err := run(r.fn, w)
+		err := sqlstore.Run(r.fn, w)
 		switch {
 		case err == nil:
 			committed = append(committed, r)
@@ -541,7 +541,7 @@ func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*req
 			continue
 		}
 		events := w.PendingEvents()
-		if err := run(r.fn, w); err != nil {
+		if err := sqlstore.Run(r.fn, w); err != nil {
 			w.DropEvents(events)
 			if rbErr := s.exec(ctx, rollbackSav); rbErr != nil {
 				err = errors.Join(err, rbErr)
@@ -571,15 +571,6 @@ func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*req
 
 // run calls fn and turns a panic into an error, so that one bad callback
 // cannot take the writer (and every later write) down with it.
-func run(fn func(store.Writer) error, w store.Writer) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("store: transaction panicked: %v", p)
-		}
-	}()
-	return fn(w)
-}
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.View(ctx, func(r store.Reader) error {

@@ -13,7 +13,7 @@ func (q *Queries) statements() []string {
 		q.insertMeeting, q.endMeeting, q.touchMeeting, q.setTranscription, q.dueMeetings, q.purgeEnded, q.purgeTags,
 		q.attendee, q.attendeeByExternal, q.attendees, q.insertAttendee, q.countAttendee, q.deleteAttendee,
 		q.deleteAllAttendees, q.uncountAttendee, q.updateCaps, q.tags, q.putTag, q.deleteTag,
-		q.insertEvent, q.insertDelivery, q.completeDelivery, q.failDelivery, q.dueDeliveries, q.deadDeliveries,
+		q.completeDelivery, q.failDelivery, q.dueDeliveries, q.deadDeliveries,
 		q.eventsAfter, q.eventsAfterMeeting, q.lastEventSeq, q.outbox, q.purgeEvents, q.stats,
 		q.bulkFindAttendees, q.bulkLockMeetings, q.bulkCount,
 	}

@@ -130,7 +130,7 @@ type Queries struct {
 	insertAttendee, countAttendee, deleteAttendee, deleteAllAttendees   string
 	uncountAttendee                                                     string
 	updateCaps, tags, putTag, deleteTag                                 string
-	insertEvent, insertDelivery, completeDelivery, failDelivery         string
+	completeDelivery, failDelivery                                      string
 	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
@@ -148,7 +148,7 @@ func NewQueries(d *Dialect) *Queries {
 	p := d.Placeholders
 	return &Queries{
 		dialect:        d,
-		details:        newDetailsCache(100_000),
+		details:        newDetailsCache(CacheEntries),
 		meeting:        p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?`),
 		meetingByID:    p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`),
 		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
@@ -180,9 +180,6 @@ func NewQueries(d *Dialect) *Queries {
 			ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`),
 		deleteTag: p(`DELETE FROM tags WHERE meeting_id = ? AND key = ?`),
 
-		insertEvent: p(`INSERT INTO events (id, meeting_id, account_id, type, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`),
-		insertDelivery:   p(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES (?, ?, ?, ?)`),
 		completeDelivery: p(`DELETE FROM deliveries WHERE event_seq = ? AND destination = ?`),
 		failDelivery: p(`UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, dead = ?
 			WHERE event_seq = ? AND destination = ?`),
@@ -554,6 +551,17 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	if len(as) == 0 {
 		return nil
 	}
+	if len(as) == 1 {
+		a := as[0]
+		t.change(a.MeetingID, "") // its count
+		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
+			a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
+			int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
+		if err != nil {
+			return t.insertErr(err)
+		}
+		return t.execOne(t.sql.countAttendee, 1, a.MeetingID)
+	}
 	counts := map[string]int{}
 	var meetings []string
 	for _, a := range as {
@@ -562,16 +570,6 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 		}
 		counts[a.MeetingID]++
 		t.change(a.MeetingID, "") // its count
-	}
-	if len(as) == 1 {
-		a := as[0]
-		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
-			a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
-			int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
-		if err != nil {
-			return t.insertErr(err)
-		}
-		return t.execOne(t.sql.countAttendee, 1, a.MeetingID)
 	}
 	for start := 0; start < len(as); start += maxRowsPerStatement {
 		if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
@@ -746,36 +744,13 @@ func (t *Tx) deliveries(query string, args ...any) ([]store.Delivery, error) {
 
 func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
 	t.dirty = true
+	for _, e := range es {
+		t.pending = append(t.pending, pendingEvent{e, destinations})
+	}
 	if t.deferEvents {
-		for _, e := range es {
-			t.pending = append(t.pending, pendingEvent{e, destinations})
-		}
 		return nil
 	}
-	if len(es) == 1 {
-		e := es[0]
-		err := t.q.QueryRowContext(t.ctx, t.sql.insertEvent, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt)).Scan(&e.Seq)
-		if err != nil {
-			return err
-		}
-		// Due at once by any clock: 0 is before every time a dispatcher reads.
-		for _, dest := range destinations {
-			if _, err := t.q.ExecContext(t.ctx, t.sql.insertDelivery, e.Seq, dest, e.MeetingID, 0); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	rows := make([]pendingEvent, len(es))
-	for i, e := range es {
-		rows[i] = pendingEvent{e, destinations}
-	}
-	for start := 0; start < len(rows); start += maxRowsPerStatement {
-		if err := t.appendEventRows(rows[start:min(start+maxRowsPerStatement, len(rows))]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.FlushEvents()
 }
 
 // appendEventRows inserts events in one statement, in order (so their seq
@@ -833,7 +808,7 @@ func (t *Tx) ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error) {
 	q := `UPDATE deliveries SET dead = 0, attempts = 0, last_error = '', next_attempt_at = ? WHERE dead = 1`
 	args := []any{millis(now)}
 	if len(eventSeqs) > 0 {
-		q += ` AND event_seq IN (?` + strings.Repeat(", ?", len(eventSeqs)-1) + `)`
+		q += ` AND event_seq IN ` + placeholders(1, len(eventSeqs))
 		for _, s := range eventSeqs {
 			args = append(args, s)
 		}
@@ -955,15 +930,7 @@ func (c *detailsCache) put(id string, d store.MeetingDetails) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
-		// Drop about half, at random (map order): cheaper than an LRU and
-		// good enough for entries this cheap to rebuild.
-		n := 0
-		for k := range c.m {
-			delete(c.m, k)
-			if n++; n >= c.max/2 {
-				break
-			}
-		}
+		EvictHalf(c.m)
 	}
 	c.m[id] = d
 }
