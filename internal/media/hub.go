@@ -326,11 +326,12 @@ func (h *Hub) recordEvents(ctx context.Context) {
 // about hosted meetings: ended meetings, deleted attendees, changed
 // capabilities.
 func (h *Hub) followOutbox(ctx context.Context) {
-	c := &outboxCursor{applied: map[int64]struct{}{}}
+	var c *events.Cursor // nil until the end of the log is known
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
 	for {
-		if err := h.readOutbox(ctx, c); err != nil && ctx.Err() == nil {
+		var err error
+		if c, err = h.readOutbox(ctx, c); err != nil && ctx.Err() == nil {
 			h.log.Warn("media: reading the event outbox", "err", err)
 		}
 		select {
@@ -348,21 +349,8 @@ func (h *Hub) followOutbox(ctx context.Context) {
 	}
 }
 
-// outboxCursor is the follower's position in the outbox. Sequence numbers
-// are drawn before commit, so on PostgreSQL an event can commit after one
-// with a higher number; each read goes back a window behind the position
-// and skips what it applied already, to catch such late events.
-type outboxCursor struct {
-	after   int64 // the highest sequence number applied
-	floor   int64 // nothing at or below is applied
-	known   bool
-	applied map[int64]struct{}
-}
-
-const outboxLookback = 64
-
-func (h *Hub) readOutbox(ctx context.Context, c *outboxCursor) error {
-	if !c.known || len(h.snapshot()) == 0 {
+func (h *Hub) readOutbox(ctx context.Context, c *events.Cursor) (*events.Cursor, error) {
+	if c == nil || len(h.snapshot()) == 0 {
 		// Nothing hosted: only keep up with the end of the log.
 		var seq int64
 		if err := h.events.View(ctx, func(r store.Reader) error {
@@ -370,47 +358,22 @@ func (h *Hub) readOutbox(ctx context.Context, c *outboxCursor) error {
 			seq, err = r.LastEventSeq()
 			return err
 		}); err != nil {
-			return err
+			return c, err
 		}
-		if c.known && len(h.snapshot()) > 0 {
-			return nil // a room opened meanwhile: it needs what came since
+		if c == nil {
+			c = events.NewCursor(seq, "")
+		} else if len(h.snapshot()) == 0 {
+			c.Skip(seq) // unless a room opened meanwhile: it needs what came since
 		}
-		c.after, c.floor, c.known = max(c.after, seq), max(c.after, seq), true
-		clear(c.applied)
-		h.outboxAt.Store(c.after)
+		h.outboxAt.Store(c.After())
+		return c, nil
+	}
+	err := c.Next(ctx, h.events, func(e *store.Event) error {
+		h.apply(e)
 		return nil
-	}
-	from := max(c.floor, c.after-outboxLookback)
-	for {
-		var batch []store.Event
-		if err := h.events.View(ctx, func(r store.Reader) error {
-			var err error
-			batch, err = r.EventsAfter(from, "", 500)
-			return err
-		}); err != nil {
-			return err
-		}
-		for i := range batch {
-			e := &batch[i]
-			from = e.Seq
-			if _, done := c.applied[e.Seq]; done {
-				continue
-			}
-			c.applied[e.Seq] = struct{}{}
-			c.after = max(c.after, e.Seq)
-			h.apply(e)
-		}
-		if len(batch) < 500 {
-			break
-		}
-	}
-	for seq := range c.applied {
-		if seq <= c.after-outboxLookback {
-			delete(c.applied, seq)
-		}
-	}
-	h.outboxAt.Store(c.after)
-	return nil
+	})
+	h.outboxAt.Store(c.After())
+	return c, err
 }
 
 // detail is the part of an event envelope the hub reads.

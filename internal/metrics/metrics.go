@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
@@ -75,31 +76,57 @@ func New(st store.Store) *Metrics {
 	return m
 }
 
-// MediaStats is what the media plane reports on each scrape.
-type MediaStats struct {
-	Rooms, Sessions, VideoSources                                           int
-	Joins, Refusals, VideoPackets, AudioFrames, DataMessages, DataThrottled uint64
+// WatchMedia exports the media plane's state, read once per scrape.
+func (m *Metrics) WatchMedia(stats func() media.Stats) {
+	m.registry.MustRegister(newMediaCollector(stats))
 }
 
-// WatchMedia exports the media plane's state, read from stats on each scrape.
-func (m *Metrics) WatchMedia(stats func() MediaStats) {
-	gauge := func(name, help string, v func(MediaStats) int) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+// mediaCollector reads the media plane's gauges and counters on each scrape.
+type mediaCollector struct {
+	stats                                                      func() media.Stats
+	rooms, sessions, sources                                   *prometheus.Desc
+	joins, refusals, video, audio, messages, messagesThrottled *prometheus.Desc
+}
+
+func newMediaCollector(stats func() media.Stats) *mediaCollector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return &mediaCollector{
+		stats:             stats,
+		rooms:             d("carillon_media_rooms", "Meetings with someone connected to this process."),
+		sessions:          d("carillon_media_sessions", "Clients connected to this process."),
+		sources:           d("carillon_media_video_sources", "Videos published on this process."),
+		joins:             d("carillon_media_joins_total", "Clients admitted."),
+		refusals:          d("carillon_media_refusals_total", "Clients refused (bad or stale join tokens, ended meetings)."),
+		video:             d("carillon_media_video_packets_total", "Video RTP packets forwarded to subscribers."),
+		audio:             d("carillon_media_audio_frames_total", "Audio frames sent to listeners."),
+		messages:          d("carillon_media_data_messages_total", "Data messages relayed."),
+		messagesThrottled: d("carillon_media_data_messages_throttled_total", "Data messages refused by the rate limit."),
 	}
-	counter := func(name, help string, v func(MediaStats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+}
+
+func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.rooms, c.sessions, c.sources, c.joins, c.refusals, c.video, c.audio, c.messages, c.messagesThrottled} {
+		ch <- d
 	}
-	m.registry.MustRegister(
-		gauge("carillon_media_rooms", "Meetings with someone connected to this process.", func(s MediaStats) int { return s.Rooms }),
-		gauge("carillon_media_sessions", "Clients connected to this process.", func(s MediaStats) int { return s.Sessions }),
-		gauge("carillon_media_video_sources", "Videos published on this process.", func(s MediaStats) int { return s.VideoSources }),
-		counter("carillon_media_joins_total", "Clients admitted.", func(s MediaStats) uint64 { return s.Joins }),
-		counter("carillon_media_refusals_total", "Clients refused (bad or stale join tokens, ended meetings).", func(s MediaStats) uint64 { return s.Refusals }),
-		counter("carillon_media_video_packets_total", "Video RTP packets forwarded to subscribers.", func(s MediaStats) uint64 { return s.VideoPackets }),
-		counter("carillon_media_audio_frames_total", "Audio frames sent to listeners.", func(s MediaStats) uint64 { return s.AudioFrames }),
-		counter("carillon_media_data_messages_total", "Data messages relayed.", func(s MediaStats) uint64 { return s.DataMessages }),
-		counter("carillon_media_data_messages_throttled_total", "Data messages refused by the rate limit.", func(s MediaStats) uint64 { return s.DataThrottled }),
-	)
+}
+
+func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	gauge := func(d *prometheus.Desc, v int) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge(c.rooms, st.Rooms)
+	gauge(c.sessions, st.Sessions)
+	gauge(c.sources, st.VideoSources)
+	counter(c.joins, st.Joins)
+	counter(c.refusals, st.Refusals)
+	counter(c.video, st.VideoPackets)
+	counter(c.audio, st.AudioFrames)
+	counter(c.messages, st.DataMessages)
+	counter(c.messagesThrottled, st.DataThrottled)
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if s.media, err = media.New(mediaCfg, s.service, s.store, s.log); err != nil {
 		return nil, err
 	}
-	s.metrics.WatchMedia(func() metrics.MediaStats { return metrics.MediaStats(s.media.Stats()) })
+	s.metrics.WatchMedia(s.media.Stats)
 
 	if account, on := demoAccount(cfg, s.accounts); on {
 		s.demo = demo.New(demo.Config{SDKPath: cfg.DemoSDK, Caller: meetings.Caller{AccountID: account, Region: "us-east-1"}}, s.service, s.log)
