@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -161,7 +160,7 @@ func printBench(out io.Writer, res *bench.Result, ceiling *bench.Result) {
 func seedCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr("CARILLON_DATA_DIR", "carillon-data"), "data `DIR` of a server that is not running")
+	dataDir := dataDirFlag(fs, "data `DIR` of a server that is not running")
 	meetings := fs.Int("meetings", 1_000_000, "meetings to add (`N`)")
 	per := fs.Int("attendees-per-meeting", 10, "attendees of each meeting (`N`)")
 	if _, err := parseInterleaved(fs, args); err != nil {
@@ -172,7 +171,7 @@ func seedCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(*dataDir, "carillon.db"), Synchronous: "NORMAL"})
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: sqlite.FileIn(*dataDir), Synchronous: "NORMAL"})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,16 +14,16 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/carillon-dev/carillon/internal/server"
 )
 
 // eventsCommand talks to a running server's operations endpoint.
 func eventsCommand(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("events: want watch, dead-letters or replay")
+	sub, fs, err := subcommand("events", args, stderr, "watch, dead-letters or replay")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("events "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	ops := fs.String("ops", envOr("CARILLON_OPS_URL", "http://127.0.0.1:9464"), "`URL` of the server's operations endpoint (--ops-listen)")
 	meetingID := fs.String("meeting-id", "", "only the events of this meeting (watch)")
 	positional, err := parseInterleaved(fs, args[1:])
@@ -37,24 +35,18 @@ func eventsCommand(args []string, stdout, stderr io.Writer) error {
 	case "watch":
 		return watchEvents(base, *meetingID, stdout)
 	case "dead-letters":
-		var out struct {
-			DeadLetters []struct {
-				EventSeq                                              int64
-				EventId, EventType, MeetingId, Destination, LastError string
-				Attempts                                              int
-			}
-		}
+		var out struct{ DeadLetters []server.DeadLetter }
 		if err := opsCall("GET", base+"/v1/events/dead-letters", nil, &out); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTYPE\tMEETING\tDESTINATION\tATTEMPTS\tLAST ERROR")
 		for _, d := range out.DeadLetters {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.EventSeq, d.EventType, d.MeetingId, d.Destination, d.Attempts, d.LastError)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.EventSeq, d.EventType, d.MeetingID, d.Destination, d.Attempts, d.LastError)
 		}
 		return tw.Flush()
 	case "replay":
-		var req struct{ EventSeqs []int64 }
+		var req server.ReplayRequest
 		for _, a := range positional {
 			n, err := strconv.ParseInt(a, 10, 64)
 			if err != nil {
@@ -74,25 +66,33 @@ func eventsCommand(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-func opsCall(method, u string, body []byte, out any) error {
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+// opsRequest calls the operations endpoint and returns a successful
+// response, or an error that says what went wrong.
+func opsRequest(ctx context.Context, method, u string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("is the server running with --ops-listen? %w", err)
+		return nil, fmt.Errorf("is the server running with --ops-listen? %w", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return resp, nil
+}
+
+func opsCall(method, u string, body []byte, out any) error {
+	resp, err := opsRequest(context.Background(), method, u, body)
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return json.Unmarshal(b, out)
+	defer resp.Body.Close()
+	return json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out)
 }
 
 // watchEvents prints each event of the live stream as one line of JSON.
@@ -103,19 +103,11 @@ func watchEvents(base, meetingID string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	resp, err := opsRequest(ctx, "GET", u, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("is the server running with --ops-listen? %w", err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {

@@ -142,14 +142,12 @@ func serve(args []string, stderr io.Writer) error {
 }
 
 func keys(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr("CARILLON_DATA_DIR", "carillon-data"), "data `DIR` of the server")
-	keyFile := fs.String("token-key-file", os.Getenv("CARILLON_TOKEN_KEY_FILE"), "join-token key `FILE` (default: <data-dir>/join-token-keys.json)")
-	if len(args) == 0 {
-		return errors.New("keys: want list, rotate or retire ID")
+	sub, fs, err := subcommand("keys", args, stderr, "list, rotate or retire ID")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
+	dataDir := dataDirFlag(fs, "data `DIR` of the server")
+	keyFile := fs.String("token-key-file", os.Getenv("CARILLON_TOKEN_KEY_FILE"), "join-token key `FILE` (default: <data-dir>/join-token-keys.json)")
 	positional, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -210,6 +208,23 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// subcommand reads the subcommand of a command (its first argument) and
+// returns a flag set for the rest.
+func subcommand(command string, args []string, stderr io.Writer, want string) (string, *flag.FlagSet, error) {
+	if len(args) == 0 {
+		return "", nil, fmt.Errorf("%s: want %s", command, want)
+	}
+	fs := flag.NewFlagSet(command+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return args[0], fs, nil
+}
+
+// dataDirFlag declares the --data-dir flag of the commands that read a
+// server's data directory.
+func dataDirFlag(fs *flag.FlagSet, usage string) *string {
+	return fs.String("data-dir", envOr("CARILLON_DATA_DIR", "carillon-data"), usage)
 }
 
 func envOr(name, def string) string {

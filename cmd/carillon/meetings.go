@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,13 +17,11 @@ import (
 // meetingsCommand shows meetings for people, reading the store directly
 // (read-only, so it works beside a running server).
 func meetingsCommand(args []string, stdout, stderr io.Writer, now time.Time) error {
-	if len(args) == 0 {
-		return errors.New("meetings: want list or show ID")
+	sub, fs, err := subcommand("meetings", args, stderr, "list or show ID")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("meetings "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr("CARILLON_DATA_DIR", "carillon-data"), "data `DIR` of the server")
+	dataDir := dataDirFlag(fs, "data `DIR` of the server")
 	account := fs.String("account", "", "only this account's meetings (list)")
 	all := fs.Bool("all", false, "include ended meetings (list)")
 	limit := fs.Int("limit", 50, "at most `N` meetings (list)")
@@ -34,7 +30,7 @@ func meetingsCommand(args []string, stdout, stderr io.Writer, now time.Time) err
 		return err
 	}
 	ctx := context.Background()
-	st, err := sqlite.OpenReadOnly(ctx, filepath.Join(*dataDir, "carillon.db"))
+	st, err := sqlite.OpenReadOnly(ctx, sqlite.FileIn(*dataDir))
 	if err != nil {
 		return err
 	}

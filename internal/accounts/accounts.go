@@ -93,6 +93,9 @@ func NewLocal() *Registry {
 // IsLocal reports whether only the well-known local pair is accepted.
 func (r *Registry) IsLocal() bool { return r.local }
 
+// IsAccountID says whether s is a 12-digit account ID.
+func IsAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+
 // LoadFile reads a credentials file.
 func LoadFile(path string) (*Registry, error) {
 	b, err := os.ReadFile(path)

@@ -152,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.finish(r, rec, time.Since(start))
 	}()
 	if h.draining.Load() {
-		h.writeError(rec, &apierr.Error{Kind: apierr.ServiceUnavailable, Message: "The server is shutting down; retry the request", RetryAfterSeconds: 1})
+		h.writeError(rec, apierr.New(apierr.ServiceUnavailable, "The server is shutting down; retry the request"))
 		return
 	}
 	select {
@@ -163,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.observer.AddInFlight(-1)
 		}()
 	default:
-		h.writeError(rec, &apierr.Error{Kind: apierr.ServiceUnavailable, Message: "The server is busy; retry the request", RetryAfterSeconds: 1})
+		h.writeError(rec, apierr.New(apierr.ServiceUnavailable, "The server is busy; retry the request"))
 		return
 	}
 	res, err := h.serve(r, rec)

@@ -11,12 +11,13 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/peterbourgon/ff/v3"
+
+	"github.com/carillon-dev/carillon/internal/accounts"
 )
 
 // EnvPrefix prefixes the environment variable of every setting.
@@ -112,14 +113,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.MaxDuration, "max-duration", 24*time.Hour, "end every meeting this long after it started (`DURATION`); 0 never")
 	fs.DurationVar(&c.EndedRetention, "ended-retention", 7*24*time.Hour, "keep ended meetings visible to administrators this long (`DURATION`)")
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Second, "how often due meetings are ended (`DURATION`)")
-	fs.Func("webhook-url", "`URL` that receives every event as a signed POST; repeat the flag or separate URLs with commas", func(v string) error {
-		for _, u := range strings.Split(v, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				c.WebhookURLs = append(c.WebhookURLs, u)
-			}
-		}
-		return nil
-	})
+	fs.Func("webhook-url", "`URL` that receives every event as a signed POST; repeat the flag or separate URLs with commas", appendList(&c.WebhookURLs))
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`SECRET` that signs webhook requests (HMAC-SHA256); required with --webhook-url")
 	fs.StringVar(&c.NotificationsEndpoint, "notifications-endpoint", "", "deliver events to the SQS queue and SNS topic a meeting's NotificationsConfiguration names: `URL` of an SQS/SNS-compatible server, or \"aws\" for AWS itself; empty: off")
 	fs.IntVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 10, "failed attempts after which an event delivery goes to the dead-letter list (`N`)")
@@ -136,14 +130,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.IdleTimeoutHTTP, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (`DURATION`)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "on SIGTERM, how long requests in flight get to finish (`DURATION`)")
 	fs.StringVar(&c.MediaUDPPorts, "media-udp-ports", "", "UDP `PORTS` of media connections: a range MIN-MAX, or one port that every connection shares; default: any free port")
-	fs.Func("media-advertise-ip", "public `IP` to offer clients for media instead of this host's addresses (a server behind 1:1 NAT); repeat or separate with commas", func(v string) error {
-		for _, ip := range strings.Split(v, ",") {
-			if ip = strings.TrimSpace(ip); ip != "" {
-				c.MediaAdvertiseIPs = append(c.MediaAdvertiseIPs, ip)
-			}
-		}
-		return nil
-	})
+	fs.Func("media-advertise-ip", "public `IP` to offer clients for media instead of this host's addresses (a server behind 1:1 NAT); repeat or separate with commas", appendList(&c.MediaAdvertiseIPs))
 	fs.BoolVar(&c.MediaLoopback, "media-loopback", true, "offer the loopback address for media too, so browsers on this host connect")
 	fs.DurationVar(&c.MediaDropGrace, "media-drop-grace", 10*time.Second, "how long an attendee whose connection broke stays in the roster, waiting for its client to reconnect (`DURATION`)")
 	fs.StringVar(&c.DemoSDK, "demo-sdk", filepath.Join("web", "dist", "amazon-chime-sdk.js"), "`FILE` of the browser client bundle the /demo page loads (built by: npm --prefix web ci && npm --prefix web run build)")
@@ -307,7 +294,7 @@ func (c *Config) Check() error {
 		bad("--lifecycle-interval %s: want at least 10ms", c.LifecycleInterval)
 	}
 	for _, u := range c.WebhookURLs {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		if !isHTTPURL(u) {
 			bad("--webhook-url %q: want an http or https URL", u)
 		}
 	}
@@ -315,7 +302,7 @@ func (c *Config) Check() error {
 		bad("--webhook-secret is required with --webhook-url: receivers need it to verify requests")
 	}
 	if e := c.NotificationsEndpoint; e != "" && e != "aws" {
-		if p, err := url.Parse(e); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		if !isHTTPURL(e) {
 			bad("--notifications-endpoint %q: want \"aws\" or an http(s) URL", e)
 		}
 	}
@@ -355,7 +342,7 @@ func (c *Config) Check() error {
 	if c.MediaDropGrace <= 0 {
 		bad("--media-drop-grace %s: must be positive", c.MediaDropGrace)
 	}
-	if c.DemoAccount != "" && c.DemoAccount != "off" && !accountPattern.MatchString(c.DemoAccount) {
+	if c.DemoAccount != "" && c.DemoAccount != "off" && !accounts.IsAccountID(c.DemoAccount) {
 		bad("--demo-account %q: want a 12-digit account ID or \"off\"", c.DemoAccount)
 	}
 	if c.MaxBody < 1024 {
@@ -381,7 +368,23 @@ func (c *Config) Check() error {
 	return errors.Join(errs...)
 }
 
-var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+// appendList returns a flag function that adds the comma-separated values
+// of each use of a repeatable flag to a list.
+func appendList(list *[]string) func(string) error {
+	return func(v string) error {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*list = append(*list, item)
+			}
+		}
+		return nil
+	}
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
 
 // parsePorts reads "MIN-MAX" or a single port.
 func parsePorts(v string) (uint16, uint16, error) {

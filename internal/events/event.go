@@ -43,11 +43,15 @@ const (
 	AttendeeContentVideoStopped = "chime:AttendeeContentVideoStopped"
 )
 
-// MediaTypes are the events the media plane raises about an attendee.
-func MediaTypes() []string {
-	return []string{AttendeeAuthorized, AttendeeJoined, AttendeeLeft, AttendeeDropped, AttendeeVideoStarted,
+// IsMediaType says whether an event type is one the media plane raises.
+func IsMediaType(t string) bool {
+	switch t {
+	case AttendeeAuthorized, AttendeeJoined, AttendeeLeft, AttendeeDropped, AttendeeVideoStarted,
 		AttendeeVideoStopped, AttendeeContentJoined, AttendeeContentLeft, AttendeeContentDropped,
-		AttendeeContentVideoStarted, AttendeeContentVideoStopped}
+		AttendeeContentVideoStarted, AttendeeContentVideoStopped:
+		return true
+	}
+	return false
 }
 
 // withNetworkType are the events that carry networkType "Voip".

@@ -20,13 +20,17 @@ import (
 // or any compatible server. Credentials come from the standard AWS chain
 // (environment, shared files, instance roles).
 type Notifier struct {
-	endpoint string // empty: the AWS endpoints of each ARN's region
-	base     aws.Config
+	base aws.Config
 
 	mu        sync.Mutex
-	sqs       map[string]*sqs.Client // by region
-	sns       map[string]*sns.Client
+	clients   map[string]*regionClients
 	queueURLs map[string]string // queue ARN -> URL
+}
+
+// regionClients are the clients of one region, made when first needed.
+type regionClients struct {
+	sqs *sqs.Client
+	sns *sns.Client
 }
 
 // NewNotifier loads the AWS configuration. endpoint, when set, replaces the
@@ -36,37 +40,21 @@ func NewNotifier(ctx context.Context, endpoint string) (*Notifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration for notifications: %w", err)
 	}
-	return &Notifier{endpoint: endpoint, base: base, sqs: map[string]*sqs.Client{}, sns: map[string]*sns.Client{}, queueURLs: map[string]string{}}, nil
-}
-
-func (n *Notifier) sqsClient(region string) *sqs.Client {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c, ok := n.sqs[region]
-	if !ok {
-		c = sqs.NewFromConfig(n.base, func(o *sqs.Options) {
-			o.Region = region
-			if n.endpoint != "" {
-				o.BaseEndpoint = aws.String(n.endpoint)
-			}
-		})
-		n.sqs[region] = c
+	if endpoint != "" {
+		base.BaseEndpoint = aws.String(endpoint)
 	}
-	return c
+	return &Notifier{base: base, clients: map[string]*regionClients{}, queueURLs: map[string]string{}}, nil
 }
 
-func (n *Notifier) snsClient(region string) *sns.Client {
+func (n *Notifier) region(name string) *regionClients {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	c, ok := n.sns[region]
+	c, ok := n.clients[name]
 	if !ok {
-		c = sns.NewFromConfig(n.base, func(o *sns.Options) {
-			o.Region = region
-			if n.endpoint != "" {
-				o.BaseEndpoint = aws.String(n.endpoint)
-			}
-		})
-		n.sns[region] = c
+		cfg := n.base.Copy()
+		cfg.Region = name
+		c = &regionClients{sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg)}
+		n.clients[name] = c
 	}
 	return c
 }
@@ -102,7 +90,7 @@ func (s sqsSink) Deliver(ctx context.Context, target string, e store.Event) erro
 	if err != nil || arn.Service != "sqs" {
 		return fmt.Errorf("%q is not an SQS queue ARN", target)
 	}
-	c := s.n.sqsClient(arn.Region)
+	c := s.n.region(arn.Region).sqs
 	url, err := s.n.queueURL(ctx, c, arn)
 	if err != nil {
 		return err
@@ -128,6 +116,6 @@ func (s snsSink) Deliver(ctx context.Context, target string, e store.Event) erro
 	if strings.HasSuffix(arn.Resource, ".fifo") {
 		in.MessageGroupId, in.MessageDeduplicationId = aws.String(e.MeetingID), aws.String(e.ID)
 	}
-	_, err = s.n.snsClient(arn.Region).Publish(ctx, in)
+	_, err = s.n.region(arn.Region).sns.Publish(ctx, in)
 	return err
 }

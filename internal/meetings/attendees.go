@@ -47,29 +47,29 @@ func (s *Service) BatchCreateAttendee(ctx context.Context, c Caller, in *model.B
 	if err := s.adder.submit(job); err != nil {
 		return nil, err
 	}
-	attendees, errs, err := s.outcomes(job.res)
+	attendees, errs, err := s.outcomes(job)
 	if err != nil {
 		return nil, err
 	}
 	return &model.BatchCreateAttendeeOutput{Attendees: attendees, Errors: errs}, nil
 }
 
-// added is what became of one requested attendee: the attendee, or the
-// client error that kept it out.
+// added is what became of one requested attendee (res[i] of items[i]):
+// the attendee, or the client error that kept it out.
 type added struct {
-	external string
 	attendee store.Attendee
 	err      *apierr.Error
 }
 
 // outcomes renders a batch's results: the attendees with their join tokens
 // (derived here, outside the transaction), and the errors.
-func (s *Service) outcomes(res []added) ([]model.Attendee, []model.CreateAttendeeError, error) {
+func (s *Service) outcomes(j *attendeeJob) ([]model.Attendee, []model.CreateAttendeeError, error) {
+	res := j.res
 	attendees := make([]model.Attendee, 0, len(res))
 	errs := []model.CreateAttendeeError{}
 	for i := range res {
 		if e := res[i].err; e != nil {
-			errs = append(errs, model.CreateAttendeeError{ExternalUserId: res[i].external, ErrorCode: e.Kind.Code(), ErrorMessage: e.Message})
+			errs = append(errs, model.CreateAttendeeError{ExternalUserId: j.items[i].ExternalUserId, ErrorCode: e.Kind.Code(), ErrorMessage: e.Message})
 			continue
 		}
 		v, err := s.attendeeView(&res[i].attendee)
@@ -143,7 +143,6 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 		m := meetings[j.meetingID]
 		j.res = make([]added, len(j.items))
 		for i, it := range j.items {
-			j.res[i].external = it.ExternalUserId
 			if known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] != nil {
 				continue // filled in below, once new attendees have their Seq
 			}
@@ -194,7 +193,7 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 	for _, j := range jobs {
 		for i := range j.res {
 			if j.res[i].err == nil {
-				j.res[i].attendee = *known[store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: j.res[i].external}]
+				j.res[i].attendee = *known[store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: j.items[i].ExternalUserId}]
 			}
 		}
 	}
@@ -267,8 +266,10 @@ func (a *adder) run(jobs []*attendeeJob) {
 		return
 	}
 	ids := make([]string, 0, len(live))
+	seen := make(map[string]bool, len(live))
 	for _, j := range live {
-		if !slices.Contains(ids, j.meetingID) {
+		if !seen[j.meetingID] {
+			seen[j.meetingID] = true
 			ids = append(ids, j.meetingID)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // in the same outbox as every other event. attendeeID may carry the
 // "#content" suffix of a content-share session.
 func (s *Service) RecordAttendeeEvent(ctx context.Context, meetingID, attendeeID, eventType string) error {
-	if !slices.Contains(events.MediaTypes(), eventType) {
+	if !events.IsMediaType(eventType) {
 		return fmt.Errorf("meetings: %q is not a media-plane event", eventType)
 	}
 	return s.write(ctx, "RecordAttendeeEvent", func(w store.Writer) error {

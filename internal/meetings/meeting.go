@@ -54,7 +54,7 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 	if err != nil {
 		return nil, err
 	}
-	attendees, errs, err := s.outcomes(job.res)
+	attendees, errs, err := s.outcomes(job)
 	if err != nil {
 		return nil, err
 	}

@@ -60,8 +60,7 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
 		dead, err = rd.DeadDeliveries(1000)
 		return err
 	}); err != nil {
-		s.log.ErrorContext(r.Context(), "list dead letters", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"Code": "ServiceUnavailable", "Message": "the store is unavailable"})
+		s.storeUnavailable(w, r, "list dead letters", err)
 		return
 	}
 	out := make([]DeadLetter, 0, len(dead))
@@ -72,13 +71,19 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"DeadLetters": out})
 }
 
-// replayRequest names the events whose dead deliveries to replay; none: all.
-type replayRequest struct {
+// storeUnavailable logs a store failure and answers 503.
+func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err)
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"Code": "ServiceUnavailable", "Message": "the store is unavailable"})
+}
+
+// ReplayRequest names the events whose dead deliveries to replay; none: all.
+type ReplayRequest struct {
 	EventSeqs []int64 `json:"EventSeqs"`
 }
 
 func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
-	var req replayRequest
+	var req ReplayRequest
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"Code": "BadRequest", "Message": "want {\"EventSeqs\": [...]} or no body"})
@@ -91,8 +96,7 @@ func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
 		n, err = wr.ReviveDeliveries(req.EventSeqs, time.Now())
 		return err
 	}); err != nil {
-		s.log.ErrorContext(r.Context(), "replay dead letters", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"Code": "ServiceUnavailable", "Message": "the store is unavailable"})
+		s.storeUnavailable(w, r, "replay dead letters", err)
 		return
 	}
 	s.dispatcher.Notify()

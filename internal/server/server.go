@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -105,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		if s.lock, err = lockDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, "carillon.db"), Synchronous: cfg.Sync})
+		st, err := sqlite.Open(ctx, sqlite.Options{Path: sqlite.FileIn(cfg.DataDir), Synchronous: cfg.Sync})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}

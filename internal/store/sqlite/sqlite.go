@@ -27,6 +27,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// FileIn is the path of the database in a data directory.
+func FileIn(dataDir string) string { return filepath.Join(dataDir, "carillon.db") }
+
 // Options configure the store.
 type Options struct {
 	// Path is the database file. Empty means a private in-memory database
