@@ -8,12 +8,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/carillon-dev/carillon/internal/accounts"
+	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/model"
 )
 
@@ -48,16 +51,10 @@ func fakeAttendee(external string) model.Attendee {
 
 func fakeMeeting(in *model.CreateMeetingInput) *model.Meeting {
 	id := uuid.NewString()
-	host := "127.0.0.1:8080"
 	return &model.Meeting{
 		MeetingId: id, ExternalMeetingId: in.ExternalMeetingId, MediaRegion: in.MediaRegion, TenantIds: []string{},
-		MeetingArn: "arn:aws:chime:us-east-1:000000000000:meeting/" + id,
-		MediaPlacement: &model.MediaPlacement{
-			AudioHostUrl: host, AudioFallbackUrl: "ws://" + host + "/calls/" + id, SignalingUrl: "ws://" + host + "/control/" + id,
-			TurnControlUrl: "http://" + host + "/v2/turn_sessions", ScreenDataUrl: "ws://" + host + "/v2/screen/" + id,
-			ScreenSharingUrl: "ws://" + host + "/v2/screen/" + id,
-			ScreenViewingUrl: "ws://" + host + "/ws/connect?passcode=null&viewer_uuid=null&X-BitHub-Call-Id=" + id,
-		},
+		MeetingArn:     model.MeetingARN("us-east-1", accounts.LocalPrincipal().AccountID, id),
+		MediaPlacement: meetings.MediaPlacement(&url.URL{Scheme: "http", Host: "127.0.0.1:8080"}, id),
 	}
 }
 

@@ -36,8 +36,13 @@ type Worker struct {
 	client    *Client
 	samples   []sample
 	scheduled time.Time // when the current step was due (rate mode)
-	state     map[string]any
 	rec       *recorder
+
+	// What the worker's workload keeps between steps.
+	meeting   string   // the meeting it works in
+	count     int      // attendees it added to it
+	attendees []string // attendee IDs it has in it
+	step      int      // where it is in a sequence of requests
 }
 
 // call sends a request and records it under op. The first call of a step
@@ -139,7 +144,7 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range workers {
-		w := &Worker{id: i, client: client, state: map[string]any{}, rec: rec}
+		w := &Worker{id: i, client: client, rec: rec}
 		workers[i] = w
 		wg.Go(func() {
 			for runCtx.Err() == nil {

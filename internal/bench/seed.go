@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/carillon-dev/carillon/internal/accounts"
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/token"
@@ -27,7 +28,7 @@ func Seed(ctx context.Context, st store.Store, meetings, perMeeting int, progres
 			var as []*store.Attendee
 			for i := 0; i < n; i++ {
 				m := &store.Meeting{
-					ID: uuid.Must(uuid.NewV7()).String(), AccountID: "000000000000", APIRegion: "us-east-1",
+					ID: uuid.Must(uuid.NewV7()).String(), AccountID: accounts.LocalPrincipal().AccountID, APIRegion: "us-east-1",
 					ClientRequestToken: uuid.NewString(), ParamsHash: "seed", ExternalMeetingID: fmt.Sprintf("seed-%d", done+i),
 					MediaRegion: "us-east-1", MaxAttendees: 250, CreatedAt: now, LastActiveAt: now,
 				}

@@ -96,9 +96,12 @@ func fill(ctx context.Context, c *Client, n int) (string, []string, error) {
 
 type noShared struct{}
 
-type createMeetings struct{}
+// noSetup is embedded by the workloads that share nothing between workers.
+type noSetup struct{}
 
-func (createMeetings) Setup(context.Context, *Client, Config) (any, error) { return noShared{}, nil }
+func (noSetup) Setup(context.Context, *Client, Config) (any, error) { return noShared{}, nil }
+
+type createMeetings struct{ noSetup }
 
 func (createMeetings) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 	_, err := w.createMeeting(ctx)
@@ -107,49 +110,47 @@ func (createMeetings) Step(ctx context.Context, w *Worker, _ any, _ Config) erro
 
 // createAttendees adds attendees with new ExternalUserIds, starting a new
 // meeting whenever the current one is full.
-type createAttendees struct{}
+type createAttendees struct{ noSetup }
 
-func (createAttendees) Setup(context.Context, *Client, Config) (any, error) { return noShared{}, nil }
+// meetingWithRoom returns the worker's meeting, or a new one when it has
+// no room for k more attendees, and the number of attendees it added so
+// far (the first free index for their ExternalUserIds); it counts the k.
+func (w *Worker) meetingWithRoom(ctx context.Context, k int) (string, int, error) {
+	if w.meeting == "" || w.count+k > maxAttendees {
+		mid, err := w.createMeeting(ctx)
+		if err != nil {
+			return "", 0, err
+		}
+		w.meeting, w.count = mid, 0
+	}
+	n := w.count
+	w.count += k
+	return w.meeting, n, nil
+}
 
 func (createAttendees) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
-	mid, _ := w.state["meeting"].(string)
-	n, _ := w.state["count"].(int)
-	if mid == "" || n >= maxAttendees {
-		var err error
-		if mid, err = w.createMeeting(ctx); err != nil {
-			return err
-		}
-		w.state["meeting"], n = mid, 0
+	mid, n, err := w.meetingWithRoom(ctx, 1)
+	if err != nil {
+		return err
 	}
-	w.state["count"] = n + 1
 	body := mustJSON(model.CreateAttendeeInput{ExternalUserId: fmt.Sprintf("w%d-%d", w.id, n)})
 	return w.call(ctx, "CreateAttendee", "POST", "/meetings/"+mid+"/attendees", body, 1, &model.CreateAttendeeOutput{})
 }
 
 // batchCreateAttendees adds BatchSize new attendees per request.
-type batchCreateAttendees struct{}
-
-func (batchCreateAttendees) Setup(context.Context, *Client, Config) (any, error) {
-	return noShared{}, nil
-}
+type batchCreateAttendees struct{ noSetup }
 
 func (batchCreateAttendees) Step(ctx context.Context, w *Worker, _ any, cfg Config) error {
-	mid, _ := w.state["meeting"].(string)
-	n, _ := w.state["count"].(int)
-	if mid == "" || n+cfg.BatchSize > maxAttendees {
-		var err error
-		if mid, err = w.createMeeting(ctx); err != nil {
-			return err
-		}
-		w.state["meeting"], n = mid, 0
+	mid, n, err := w.meetingWithRoom(ctx, cfg.BatchSize)
+	if err != nil {
+		return err
 	}
 	items := make([]model.CreateAttendeeRequestItem, cfg.BatchSize)
 	for i := range items {
 		items[i].ExternalUserId = fmt.Sprintf("w%d-%d", w.id, n+i)
 	}
-	w.state["count"] = n + cfg.BatchSize
 	var out model.BatchCreateAttendeeOutput
-	err := w.call(ctx, "BatchCreateAttendee", "POST", "/meetings/"+mid+"/attendees?operation=batch-create",
+	err = w.call(ctx, "BatchCreateAttendee", "POST", "/meetings/"+mid+"/attendees?operation=batch-create",
 		mustJSON(model.BatchCreateAttendeeInput{Attendees: items}), cfg.BatchSize, &out)
 	if err == nil && len(out.Errors) > 0 {
 		return fmt.Errorf("%d attendees refused: %s", len(out.Errors), out.Errors[0].ErrorMessage)
@@ -215,16 +216,12 @@ func (listAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) 
 
 // deleteAttendees deletes attendees one by one, seeding a meeting with a
 // timed batch whenever the worker has none left.
-type deleteAttendees struct{}
-
-func (deleteAttendees) Setup(context.Context, *Client, Config) (any, error) { return noShared{}, nil }
+type deleteAttendees struct{ noSetup }
 
 func (deleteAttendees) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
-	left, _ := w.state["left"].([]string)
-	mid, _ := w.state["meeting"].(string)
-	if len(left) == 0 {
-		var err error
-		if mid, err = w.createMeeting(ctx); err != nil {
+	if len(w.attendees) == 0 {
+		mid, err := w.createMeeting(ctx)
+		if err != nil {
 			return err
 		}
 		items := make([]model.CreateAttendeeRequestItem, 100)
@@ -237,28 +234,24 @@ func (deleteAttendees) Step(ctx context.Context, w *Worker, _ any, _ Config) err
 			return err
 		}
 		for _, a := range out.Attendees {
-			left = append(left, a.AttendeeId)
+			w.attendees = append(w.attendees, a.AttendeeId)
 		}
-		w.state["meeting"] = mid
+		w.meeting = mid
 	}
-	id := left[len(left)-1]
-	w.state["left"] = left[:len(left)-1]
-	return w.call(ctx, "DeleteAttendee", "DELETE", "/meetings/"+mid+"/attendees/"+id, nil, 0, nil)
+	id := w.attendees[len(w.attendees)-1]
+	w.attendees = w.attendees[:len(w.attendees)-1]
+	return w.call(ctx, "DeleteAttendee", "DELETE", "/meetings/"+w.meeting+"/attendees/"+id, nil, 0, nil)
 }
 
 // meetingDay is the life of a small meeting, as an application drives it:
 // created with its first attendees, looked up as people join, late
 // joiners added, the roster listed, a capability changed, people removed,
 // and the meeting deleted: 20 requests per meeting.
-type meetingDay struct{}
-
-func (meetingDay) Setup(context.Context, *Client, Config) (any, error) { return noShared{}, nil }
+type meetingDay struct{ noSetup }
 
 func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
-	step, _ := w.state["step"].(int)
-	mid, _ := w.state["meeting"].(string)
-	ids, _ := w.state["attendees"].([]string)
-	w.state["step"] = (step + 1) % 20
+	step, mid, ids := w.step, w.meeting, w.attendees
+	w.step = (step + 1) % 20
 	pick := func() string { return ids[rand.IntN(len(ids))] }
 	switch {
 	case step == 0:
@@ -270,14 +263,14 @@ func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 		}
 		var out model.CreateMeetingWithAttendeesOutput
 		if err := w.call(ctx, "CreateMeetingWithAttendees", "POST", "/meetings?operation=create-attendees", mustJSON(in), 5, &out); err != nil {
-			w.state["step"] = 0
+			w.step = 0
 			return err
 		}
 		ids = ids[:0]
 		for _, a := range out.Attendees {
 			ids = append(ids, a.AttendeeId)
 		}
-		w.state["meeting"], w.state["attendees"] = out.Meeting.MeetingId, ids
+		w.meeting, w.attendees = out.Meeting.MeetingId, ids
 		return nil
 	case step <= 5:
 		return w.call(ctx, "GetMeeting", "GET", "/meetings/"+mid, nil, 0, &model.GetMeetingOutput{})
@@ -287,7 +280,7 @@ func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 		var out model.CreateAttendeeOutput
 		err := w.call(ctx, "CreateAttendee", "POST", "/meetings/"+mid+"/attendees", mustJSON(model.CreateAttendeeInput{ExternalUserId: fmt.Sprintf("late-%d", step)}), 1, &out)
 		if err == nil {
-			w.state["attendees"] = append(ids, out.Attendee.AttendeeId)
+			w.attendees = append(ids, out.Attendee.AttendeeId)
 		}
 		return err
 	case step <= 15:
@@ -298,7 +291,7 @@ func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 			mustJSON(model.UpdateAttendeeCapabilitiesInput{Capabilities: caps}), 0, &model.UpdateAttendeeCapabilitiesOutput{})
 	case step <= 18:
 		id := ids[len(ids)-1]
-		w.state["attendees"] = ids[:len(ids)-1]
+		w.attendees = ids[:len(ids)-1]
 		return w.call(ctx, "DeleteAttendee", "DELETE", "/meetings/"+mid+"/attendees/"+id, nil, 0, nil)
 	default:
 		return w.call(ctx, "DeleteMeeting", "DELETE", "/meetings/"+mid, nil, 0, nil)

@@ -92,7 +92,6 @@ func (rc *receiver) waitFor(n int) []events.Envelope {
 		rc.mu.Unlock()
 		select {
 		case <-rc.arrived:
-		case <-time.After(50 * time.Millisecond):
 		case <-deadline:
 			rc.t.Fatalf("only %d of %d events arrived: %v", have, n, types(rc.got))
 		}
@@ -179,21 +178,14 @@ func TestWebhookRetriesAndDeadLetters(t *testing.T) {
 	e.createAttendee(*m.MeetingId, "alice")
 	// Three failed attempts of the head send it to the dead-letter list,
 	// then the next event of the meeting is tried (and fails) in turn.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var dead struct{ DeadLetters []map[string]any }
+	var dead struct{ DeadLetters []map[string]any }
+	waitUntil(t, 20*time.Second, func() bool {
 		e.opsJSON("GET", "/v1/events/dead-letters", nil, &dead)
-		if len(dead.DeadLetters) == 2 {
-			if dead.DeadLetters[0]["EventType"] != events.MeetingStarted || dead.DeadLetters[0]["Attempts"].(float64) != 3 ||
-				!strings.Contains(dead.DeadLetters[0]["LastError"].(string), "503") {
-				t.Fatalf("dead letters = %v", dead.DeadLetters)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters = %v", dead.DeadLetters)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(dead.DeadLetters) == 2
+	}, func() string { return fmt.Sprintf("dead letters = %v", dead.DeadLetters) })
+	if dead.DeadLetters[0]["EventType"] != events.MeetingStarted || dead.DeadLetters[0]["Attempts"].(float64) != 3 ||
+		!strings.Contains(dead.DeadLetters[0]["LastError"].(string), "503") {
+		t.Fatalf("dead letters = %v", dead.DeadLetters)
 	}
 	// The receiver recovers: new events flow, the dead ones wait.
 	rc.setFailing(false)
@@ -359,13 +351,8 @@ func TestUnreachableDestinationDoesNotBlockMeetings(t *testing.T) {
 	if _, err := e.client.GetMeetingWithContext(e.ctx(), &chimesdkmeetings.GetMeetingInput{MeetingId: m.MeetingId}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for e.metric(`carillon_event_deliveries_total{kind="sqs",result="failure"}`) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("no delivery was attempted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 10*time.Second, func() bool { return e.metric(`carillon_event_deliveries_total{kind="sqs",result="failure"}`) >= 1 },
+		func() string { return "no delivery was attempted" })
 	if got := e.metric("carillon_event_outbox_pending"); got != 2 {
 		t.Fatalf("outbox pending = %v, want the 2 events waiting", got)
 	}

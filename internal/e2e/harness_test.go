@@ -47,6 +47,19 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitUntil polls cond until it holds, failing the test with failure()
+// after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, failure func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(failure())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // clock is a settable time source for the meetings lifecycle.
 type clock struct {
 	mu  sync.Mutex
@@ -152,16 +165,16 @@ func startEnv(t *testing.T, prepare func(*env), opts ...option) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// CARILLON_E2E_STORE=postgres runs the tests that do not ask for a
+	// particular store against PostgreSQL.
+	if cfg.Store == "memory" && os.Getenv("CARILLON_E2E_STORE") == "postgres" {
+		withPostgres(t)(&cfg)
+	}
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Store == "sqlite" {
 		cfg.TokenKeyFile = filepath.Join(cfg.DataDir, "join-token-keys.json")
-	}
-	// CARILLON_E2E_STORE=postgres runs the tests that do not ask for a
-	// particular store against PostgreSQL.
-	if cfg.Store == "memory" && os.Getenv("CARILLON_E2E_STORE") == "postgres" {
-		withPostgres(t)(&cfg)
 	}
 	e := &env{t: t, cfg: cfg, clock: &clock{now: time.Now().UTC()}, presence: &presence{status: map[string]meetings.PresenceStatus{}}}
 	if prepare != nil {

@@ -126,10 +126,7 @@ func TestSignalingAtTheMeetingsSignalingURL(t *testing.T) {
 // a change made through another from the shared event outbox.
 func TestMediaReplicaSeesChangesMadeOnAnother(t *testing.T) {
 	pg := withPostgres(t)
-	hosting := start(t, pg)
-	other := start(t, withConfig(func(c *config.Config) {
-		c.Store, c.PostgresURL, c.PostgresSchema, c.TokenKeyFile = hosting.cfg.Store, hosting.cfg.PostgresURL, hosting.cfg.PostgresSchema, hosting.cfg.TokenKeyFile
-	}))
+	hosting, other := start(t, pg), start(t, pg) // one database, one key file
 	m := other.createMeeting("replicas")
 	a := other.createAttendee(*m.MeetingId, "alice")
 	// MediaPlacement names the replica that answered; connect to the
@@ -222,11 +219,7 @@ func TestDemoPage(t *testing.T) {
 }
 
 func TestDemoPageIsOffWithCredentials(t *testing.T) {
-	creds := filepath.Join(t.TempDir(), "credentials.json")
-	if err := os.WriteFile(creds, []byte(`{"accounts":[{"accountId":"111122223333","accessKeyId":"AKIDEXAMPLE","secretAccessKey":"secret"}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := start(t, withCredentials(creds))
+	e := start(t, withCredentials(writeCredentials(t)))
 	// The path is the API's again: an unsigned request is refused.
 	r := e.do("GET", "/demo/", nil, false)
 	wantRawError(t, r, 401, "UnauthorizedException")

@@ -173,13 +173,8 @@ func TestOverloadAnswersServiceUnavailable(t *testing.T) {
 		_, err := e.client.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: aws.String("slow")})
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.metric("carillon_api_in_flight_requests") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow request never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, func() bool { return e.metric("carillon_api_in_flight_requests") >= 1 },
+		func() string { return "the slow request never started" })
 	r := e.do("GET", "/meetings/"+*m.MeetingId, nil, true)
 	wantRawError(t, r, 503, "ServiceUnavailableException")
 	if r.header.Get("Retry-After") == "" {

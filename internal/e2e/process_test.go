@@ -40,16 +40,9 @@ type process struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	addr   string
-	logMu  sync.Mutex
-	log    strings.Builder
+	log    syncBuffer
 	done   chan error
 	exited atomic.Bool
-}
-
-func (p *process) logString() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.String()
 }
 
 func freePort(t *testing.T) string {
@@ -81,9 +74,7 @@ func startProcess(t *testing.T, addr string, args ...string) *process {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			p.logMu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.logMu.Unlock()
+			fmt.Fprintln(&p.log, sc.Text())
 		}
 		err := cmd.Wait()
 		p.exited.Store(true)
@@ -103,7 +94,7 @@ func startProcess(t *testing.T, addr string, args ...string) *process {
 			return p
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("carillon did not start:\n%s", p.logString())
+			t.Fatalf("carillon did not start:\n%s", p.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -234,14 +225,14 @@ func TestGracefulShutdown(t *testing.T) {
 	select {
 	case err := <-p.done:
 		if err != nil {
-			t.Fatalf("carillon exited with %v after SIGTERM:\n%s", err, p.logString())
+			t.Fatalf("carillon exited with %v after SIGTERM:\n%s", err, p.log.String())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("carillon did not exit after SIGTERM")
 	}
 	wg.Wait()
-	if !strings.Contains(p.logString(), "stopped") {
-		t.Fatalf("no clean stop in the log:\n%s", p.logString())
+	if !strings.Contains(p.log.String(), "stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", p.log.String())
 	}
 	p2 := startProcess(t, addr, "--data-dir", dir)
 	stored := 0

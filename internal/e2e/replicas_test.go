@@ -209,21 +209,12 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 	// The survivors end every meeting when it goes idle, and deliver every
 	// event, though the dispatcher died.
-	deadline := time.Now().Add(30 * time.Second)
-	for q(`SELECT COUNT(*) FROM S.meetings WHERE ended_at IS NULL`) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the surviving replicas did not end the idle meetings")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(t, 30*time.Second, func() bool { return q(`SELECT COUNT(*) FROM S.meetings WHERE ended_at IS NULL`) == 0 },
+		func() string { return "the surviving replicas did not end the idle meetings" })
 	total := q(`SELECT COUNT(*) FROM S.events`)
-	deadline = time.Now().Add(30 * time.Second)
-	for q(`SELECT COUNT(*) FROM S.deliveries`) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries still pending after the dispatcher died", q(`SELECT COUNT(*) FROM S.deliveries`))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(t, 30*time.Second, func() bool { return q(`SELECT COUNT(*) FROM S.deliveries`) == 0 }, func() string {
+		return fmt.Sprintf("%d deliveries still pending after the dispatcher died", q(`SELECT COUNT(*) FROM S.deliveries`))
+	})
 	got := rc.waitFor(total)
 	ended := map[string]bool{}
 	for _, env := range got {
@@ -241,11 +232,6 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 func waitForLog(t *testing.T, p *process, text string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(p.logString(), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log:\n%s", text, p.logString())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 15*time.Second, func() bool { return strings.Contains(p.log.String(), text) },
+		func() string { return fmt.Sprintf("no %q in the log:\n%s", text, p.log.String()) })
 }

@@ -20,7 +20,7 @@ func (s *Service) meetingView(m *store.Meeting) *model.Meeting {
 		MeetingHostId:     m.MeetingHostID,
 		ExternalMeetingId: m.ExternalMeetingID,
 		MediaRegion:       m.MediaRegion,
-		MediaPlacement:    s.mediaPlacement(m.ID),
+		MediaPlacement:    MediaPlacement(s.cfg.PublicURL, m.ID),
 		MeetingFeatures:   m.Details.Features,
 		PrimaryMeetingId:  m.PrimaryMeetingID,
 		TenantIds:         tenants,
@@ -28,11 +28,10 @@ func (s *Service) meetingView(m *store.Meeting) *model.Meeting {
 	}
 }
 
-// mediaPlacement points every media URL of a meeting at this server, which
-// hosts (or will host) the media plane. SignalingUrl carries no query string
-// because the browser client appends its own.
-func (s *Service) mediaPlacement(meetingID string) *model.MediaPlacement {
-	base := s.cfg.PublicURL
+// MediaPlacement points every media URL of a meeting at the server at base,
+// which hosts the media plane. SignalingUrl carries no query string because
+// the browser client appends its own.
+func MediaPlacement(base *url.URL, meetingID string) *model.MediaPlacement {
 	ws := "ws"
 	if base.Scheme == "https" {
 		ws = "wss"
