@@ -513,12 +513,7 @@ func (s *Store) commitTogether(ctx context.Context, w *sqlstore.Tx, batch []*req
 		s.exec(ctx, rollbackTx) //nolint:errcheck // nothing to keep
 		return nil, nil
 	}
-	if err := w.FlushEvents(); err != nil {
-		s.exec(ctx, rollbackTx) //nolint:errcheck // the batch fails
-		return committed, err
-	}
-	if err := s.exec(ctx, commitTx); err != nil {
-		s.exec(ctx, rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
+	if err := s.finish(ctx, w); err != nil {
 		return committed, err
 	}
 	for _, r := range committed {
@@ -559,17 +554,24 @@ func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*req
 		}
 		committed = append(committed, r)
 	}
+	err := s.finish(ctx, w)
+	for _, r := range committed {
+		*outcomes = append(*outcomes, outcome{r, err})
+	}
+	return nil
+}
+
+// finish writes a batch's deferred events and commits; on failure it rolls
+// back, leaving no transaction open.
+func (s *Store) finish(ctx context.Context, w *sqlstore.Tx) error {
 	err := w.FlushEvents()
 	if err == nil {
 		err = s.exec(ctx, commitTx)
 	}
 	if err != nil {
-		s.exec(ctx, rollbackTx) //nolint:errcheck // leave no transaction open after a failed commit
+		s.exec(ctx, rollbackTx) //nolint:errcheck // the batch fails either way
 	}
-	for _, r := range committed {
-		*outcomes = append(*outcomes, outcome{r, err})
-	}
-	return nil
+	return err
 }
 
 // run calls fn and turns a panic into an error, so that one bad callback

@@ -4,20 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
-
-// statements lists every fixed statement of the store.
-func (q *Queries) statements() []string {
-	return []string{
-		q.meeting, q.meetingByID, q.meetingLocked, q.meetingByToken, q.activeReplicas, q.countActive,
-		q.insertMeeting, q.endMeeting, q.touchMeeting, q.setTranscription, q.dueMeetings, q.purgeEnded, q.purgeTags,
-		q.attendee, q.attendeeByExternal, q.attendees, q.insertAttendee, q.countAttendee, q.deleteAttendee,
-		q.deleteAllAttendees, q.uncountAttendee, q.updateCaps, q.tags, q.putTag, q.deleteTag,
-		q.completeDelivery, q.failDelivery, q.dueDeliveries, q.deadDeliveries,
-		q.eventsAfter, q.eventsAfterMeeting, q.lastEventSeq, q.outbox, q.purgeEvents, q.stats,
-		q.bulkFindAttendees, q.bulkLockMeetings, q.bulkCount,
-	}
-}
 
 // PreparedConn is a connection with every statement of the store prepared
 // on it, so that none is parsed again: parsing is most of the cost of a
@@ -38,7 +26,7 @@ const maxDynamic = 256
 // ...), on conn.
 func Prepare(ctx context.Context, conn *sql.Conn, q *Queries, extra ...string) (*PreparedConn, error) {
 	p := &PreparedConn{conn: conn, stmts: map[string]*sql.Stmt{}, dynamic: map[string]*sql.Stmt{}}
-	for _, text := range append(q.statements(), extra...) {
+	for _, text := range slices.Concat(q.all, extra) {
 		if _, done := p.stmts[text]; done {
 			continue
 		}

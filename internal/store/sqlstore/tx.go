@@ -121,6 +121,7 @@ var _ store.Writer = (*Tx)(nil)
 type Queries struct {
 	dialect *Dialect
 	details *detailsCache
+	all     []string // every statement below, for Prepare
 
 	meeting, meetingByID, meetingLocked, meetingByToken, activeReplicas string
 	countActive                                                         string
@@ -145,8 +146,14 @@ const attendeeColumns = `seq, id, meeting_id, account_id, external_user_id, audi
 
 // NewQueries prepares the store's statements for a dialect.
 func NewQueries(d *Dialect) *Queries {
-	p := d.Placeholders
-	return &Queries{
+	// Every statement goes through p, which also lists it for Prepare.
+	var all []string
+	p := func(q string) string {
+		q = d.Placeholders(q)
+		all = append(all, q)
+		return q
+	}
+	q := &Queries{
 		dialect:        d,
 		details:        newDetailsCache(CacheEntries),
 		meeting:        p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?`),
@@ -213,6 +220,8 @@ func NewQueries(d *Dialect) *Queries {
 		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT ?)`),
 	}
+	q.all = all
+	return q
 }
 
 const eventColumns = `e.seq, e.id, e.meeting_id, e.account_id, e.type, e.payload, e.created_at`
