@@ -203,14 +203,17 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 // adder combines the attendee additions of concurrent requests into one
 // transaction: on SQLite every transaction goes through one writer, whose
 // cost is per statement, so ten requests in one transaction cost little
-// more than one. A drainer goroutine runs while requests wait, taking all
-// of them each time; a lone request goes through at once.
+// more than one. A request that finds no combined transaction waiting to
+// start queues one; the transaction takes the requests queued by the time
+// it starts, so that they gather while the store is busy with earlier
+// ones, and the store is never idle while some wait. On PostgreSQL, where
+// transactions start at once, requests gather less and run side by side.
 type adder struct {
 	s *Service
 
-	mu       sync.Mutex
-	queue    []*attendeeJob
-	draining bool
+	mu      sync.Mutex
+	queue   []*attendeeJob
+	waiting bool // a combined transaction is queued and has not started
 }
 
 // maxJobItems bounds the attendees of one combined transaction.
@@ -223,37 +226,44 @@ func (a *adder) submit(j *attendeeJob) error {
 	j.done = make(chan struct{})
 	a.mu.Lock()
 	a.queue = append(a.queue, j)
-	if !a.draining {
-		a.draining = true
-		go a.drain()
-	}
+	a.startLocked()
 	a.mu.Unlock()
 	<-j.done
 	return j.err
 }
 
-func (a *adder) drain() {
-	for {
-		a.mu.Lock()
-		n, items := 0, 0
-		for n < len(a.queue) && (n == 0 || items+len(a.queue[n].items) <= maxJobItems) {
-			items += len(a.queue[n].items)
-			n++
-		}
-		jobs := a.queue[:n:n]
-		a.queue = a.queue[n:]
-		if len(jobs) == 0 {
-			a.draining = false
-			a.mu.Unlock()
-			return
-		}
-		a.mu.Unlock()
-		a.run(jobs)
+// startLocked queues a combined transaction for the waiting jobs unless one
+// is queued already.
+func (a *adder) startLocked() {
+	if a.waiting || len(a.queue) == 0 {
+		return
 	}
+	a.waiting = true
+	// Values (not cancellation) of the first caller's context reach the
+	// store; the jobs are taken only when the transaction starts.
+	op := "CreateAttendee"
+	if len(a.queue) > 1 || len(a.queue[0].items) > 1 {
+		op = "BatchCreateAttendee"
+	}
+	go a.run(context.WithoutCancel(a.queue[0].ctx), op)
 }
 
-func (a *adder) run(jobs []*attendeeJob) {
-	live := jobs[:0:0]
+// take removes the jobs a starting transaction carries: those queued now,
+// up to maxJobItems attendees. Jobs whose callers gave up are answered
+// here. A new transaction is queued for any that remain.
+func (a *adder) take() []*attendeeJob {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, items := 0, 0
+	for n < len(a.queue) && (n == 0 || items+len(a.queue[n].items) <= maxJobItems) {
+		items += len(a.queue[n].items)
+		n++
+	}
+	jobs := a.queue[:n:n]
+	a.queue = a.queue[n:]
+	a.waiting = false
+	a.startLocked()
+	live := jobs[:0]
 	for _, j := range jobs {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
@@ -262,24 +272,31 @@ func (a *adder) run(jobs []*attendeeJob) {
 		}
 		live = append(live, j)
 	}
-	if len(live) == 0 {
-		return
-	}
-	ids := make([]string, 0, len(live))
-	seen := make(map[string]bool, len(live))
-	for _, j := range live {
-		if !seen[j.meetingID] {
-			seen[j.meetingID] = true
-			ids = append(ids, j.meetingID)
-		}
-	}
-	op := "CreateAttendee"
-	if len(live) > 1 || len(live[0].items) > 1 {
-		op = "BatchCreateAttendee"
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), 30*time.Second)
+	return live
+}
+
+func (a *adder) run(ctx context.Context, op string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	var (
+		jobs  []*attendeeJob
+		taken bool // a transaction that runs again keeps its jobs
+	)
 	err := a.s.write(ctx, op, func(w store.Writer) error {
+		if !taken {
+			jobs, taken = a.take(), true
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		ids := make([]string, 0, len(jobs))
+		seen := make(map[string]bool, len(jobs))
+		for _, j := range jobs {
+			if !seen[j.meetingID] {
+				seen[j.meetingID] = true
+				ids = append(ids, j.meetingID)
+			}
+		}
 		found, err := w.LockMeetings(ids)
 		if err != nil {
 			return err
@@ -288,9 +305,14 @@ func (a *adder) run(jobs []*attendeeJob) {
 		for i := range found {
 			byID[found[i].ID] = &found[i]
 		}
-		return a.s.addAttendees(w, live, byID)
+		return a.s.addAttendees(w, jobs, byID)
 	})
-	for _, j := range live {
+	if !taken {
+		// The transaction never started (the store is closing, say): the
+		// jobs it was queued for share its failure.
+		jobs = a.take()
+	}
+	for _, j := range jobs {
 		if err != nil {
 			j.err = err
 		}

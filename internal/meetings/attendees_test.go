@@ -1,0 +1,185 @@
+package meetings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/token"
+)
+
+// gatedStore holds every transaction at its start until the test opens the
+// gate, and counts the transactions.
+type gatedStore struct {
+	store.Store
+	gate   chan struct{}
+	writes atomic.Int32
+}
+
+func (g *gatedStore) Write(ctx context.Context, fn func(store.Writer) error) error {
+	g.writes.Add(1)
+	<-g.gate
+	return g.Store.Write(ctx, fn)
+}
+
+func testService(t *testing.T, wrap func(store.Store) store.Store) *Service {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := token.Ephemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(DefaultConfig(), Deps{Store: wrap(st), Keys: keys})
+}
+
+func (a *adder) queued() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.queue)
+}
+
+// Requests that arrive while a combined transaction waits to start join it:
+// the ones queued behind a busy store all go in the next transaction.
+func TestAttendeeAdditionsGatherWhileTheStoreIsBusy(t *testing.T) {
+	var g *gatedStore
+	s := testService(t, func(st store.Store) store.Store {
+		g = &gatedStore{Store: st, gate: make(chan struct{})}
+		return g
+	})
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	close(g.gate)
+	m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.gate = make(chan struct{})
+	g.writes.Store(0)
+
+	const n = 40
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			a, err := s.CreateAttendee(context.Background(), c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: fmt.Sprintf("user-%d", i%30)})
+			errs[i] = err
+			if err == nil {
+				ids[i] = a.AttendeeId
+			}
+		})
+	}
+	// One transaction is queued and held at the gate, having taken nothing
+	// yet; all requests wait for it.
+	waitFor(t, func() bool { return s.adder.queued() == n })
+	close(g.gate)
+	wg.Wait()
+	if w := g.writes.Load(); w != 1 {
+		t.Fatalf("%d transactions for %d requests queued together, want 1", w, n)
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if j := i + 30; j < n && ids[j] != ids[i] {
+			t.Fatalf("user-%d got two attendees: %s and %s", i, ids[i], ids[j])
+		}
+	}
+}
+
+// A request whose caller gives up before its transaction starts is answered
+// with the caller's error and adds nothing; the others go through.
+func TestAttendeeAdditionOfAGoneCaller(t *testing.T) {
+	var g *gatedStore
+	s := testService(t, func(st store.Store) store.Store {
+		g = &gatedStore{Store: st, gate: make(chan struct{})}
+		return g
+	})
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	close(g.gate)
+	m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.gate = make(chan struct{})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() {
+		_, err := s.CreateAttendee(ctx, c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "gone"})
+		gone <- err
+	}()
+	waitFor(t, func() bool { return s.adder.queued() == 1 })
+	stayed := make(chan error, 1)
+	go func() {
+		_, err := s.CreateAttendee(context.Background(), c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "stayed"})
+		stayed <- err
+	}()
+	waitFor(t, func() bool { return s.adder.queued() == 2 })
+	cancel()
+	close(g.gate)
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("gone caller: %v, want context.Canceled", err)
+	}
+	if err := <-stayed; err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.ListAttendees(context.Background(), c, &model.ListAttendeesInput{MeetingId: m.MeetingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Attendees) != 1 || out.Attendees[0].ExternalUserId != "stayed" {
+		t.Fatalf("stored %+v, want only the one that stayed", out.Attendees)
+	}
+}
+
+// When the store cannot run the transaction at all, every request queued
+// for it gets the failure: none is left waiting.
+func TestAttendeeAdditionsWhenTheStoreIsClosed(t *testing.T) {
+	var st store.Store
+	s := testService(t, func(inner store.Store) store.Store { st = inner; return inner })
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	done := make(chan error, 3)
+	for i := range 3 {
+		go func() {
+			_, err := s.CreateAttendee(context.Background(), c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: fmt.Sprintf("u%d", i)})
+			done <- err
+		}()
+	}
+	for range 3 {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("an attendee was added to a closed store")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request was left waiting")
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
