@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -48,6 +49,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	ceilingFor := fs.Duration("ceiling-duration", 0, "how long to measure the ceiling (`DURATION`; default: --duration)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to `FILE`")
 	serverMetrics := fs.String("server-metrics", "", "the server's metrics `URL` (http://127.0.0.1:9464/metrics): report its CPU time per request")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator's measured run to `FILE`")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -83,24 +85,40 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, " for %s\n", *duration)
 	c := bench.NewClient(*endpoint, *key, *secret, *region, *concurrency)
 	defer c.Close()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	cpuBefore, cpuErr := bench.ProcessCPU(*serverMetrics)
+	ownBefore := bench.OwnCPU()
 	res, err := bench.Run(ctx, c, cfg)
+	pprof.StopCPUProfile() // a no-op without --cpuprofile
 	if err != nil {
 		return err
+	}
+	total := 0
+	for _, o := range res.Operations {
+		total += o.Requests
 	}
 	report.Result = res
 	printBench(stdout, res, report.Ceiling)
 	if *rate > 0 {
 		fmt.Fprintln(stdout, "(latencies count from when each request was due; P99 SENT counts from when it was sent)")
 	}
+	own := bench.OwnCPU() - ownBefore
+	report.Result.GeneratorCPUSeconds = own
+	fmt.Fprintf(stdout, "load generator CPU: %.2f s (%.0f%% of a core), %.1f µs per request\n",
+		own, 100*own/res.Seconds, 1e6*own/float64(max(total, 1)))
 	if *serverMetrics != "" {
 		cpuAfter, err := bench.ProcessCPU(*serverMetrics)
 		if err = errors.Join(cpuErr, err); err != nil {
 			return fmt.Errorf("server CPU: %w", err)
-		}
-		total := 0
-		for _, o := range res.Operations {
-			total += o.Requests
 		}
 		used := cpuAfter - cpuBefore
 		report.Result.ServerCPUSeconds = used

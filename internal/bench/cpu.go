@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -31,4 +32,14 @@ func ProcessCPU(url string) (float64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("%s has no process_cpu_seconds_total", url)
+}
+
+// OwnCPU is the CPU time (user and system) this process has used, in
+// seconds; 0 where the platform does not say.
+func OwnCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

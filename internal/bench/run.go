@@ -113,6 +113,9 @@ type Result struct {
 	// ServerCPUSeconds is the CPU time the server used during the run,
 	// when its metrics were given.
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
+	// GeneratorCPUSeconds is the CPU time the load generator used during
+	// the run: on a shared machine, what the server could not have.
+	GeneratorCPUSeconds float64 `json:"generatorCpuSeconds,omitempty"`
 }
 
 // Run drives the workload against the client for the configured time.
