@@ -66,6 +66,11 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 			"batchSize": *batch},
 		Started: time.Now().UTC(), Endpoint: *endpoint,
 	}
+	c, err := bench.NewClient(*endpoint, *key, *secret, *region, *concurrency)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	if *ceiling {
 		cc := cfg
 		if *ceilingFor > 0 {
@@ -83,8 +88,6 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, " at %.0f requests/s", *rate)
 	}
 	fmt.Fprintf(stdout, " for %s\n", *duration)
-	c := bench.NewClient(*endpoint, *key, *secret, *region, *concurrency)
-	defer c.Close()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -32,7 +32,10 @@ func Ceiling(ctx context.Context, cfg Config) (*Result, error) {
 	srv := &http.Server{Handler: bareHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Shutdown below
 	defer srv.Shutdown(context.Background())
-	c := NewClient("http://"+l.Addr().String(), "ceiling", "ceiling", "us-east-1", cfg.Concurrency)
+	c, err := NewClient("http://"+l.Addr().String(), "ceiling", "ceiling", "us-east-1", cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
 	defer c.Close()
 	cfg.Progress = nil
 	return Run(ctx, c, cfg)

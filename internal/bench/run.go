@@ -61,9 +61,12 @@ func (w *Worker) call(ctx context.Context, op, method, path string, body []byte,
 	s := sample{op: op, d: time.Since(start), service: time.Since(sent), items: items}
 	if err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) {
+		switch {
+		case errors.As(err, &ae):
 			s.err = ae.Shape
-		} else {
+		case errors.Is(err, errBadAnswer):
+			s.err = "InvalidAnswer"
+		default:
 			s.err = "TransportError"
 		}
 	}

@@ -134,7 +134,7 @@ func (createAttendees) Step(ctx context.Context, w *Worker, _ any, _ Config) err
 		return err
 	}
 	body := mustJSON(model.CreateAttendeeInput{ExternalUserId: fmt.Sprintf("w%d-%d", w.id, n)})
-	return w.call(ctx, "CreateAttendee", "POST", "/meetings/"+mid+"/attendees", body, 1, &model.CreateAttendeeOutput{})
+	return w.call(ctx, "CreateAttendee", "POST", "/meetings/"+mid+"/attendees", body, 1, nil)
 }
 
 // batchCreateAttendees adds BatchSize new attendees per request.
@@ -149,7 +149,7 @@ func (batchCreateAttendees) Step(ctx context.Context, w *Worker, _ any, cfg Conf
 	for i := range items {
 		items[i].ExternalUserId = fmt.Sprintf("w%d-%d", w.id, n+i)
 	}
-	var out model.BatchCreateAttendeeOutput
+	var out struct{ Errors []model.CreateAttendeeError } // the attendees are only checked to be JSON
 	err = w.call(ctx, "BatchCreateAttendee", "POST", "/meetings/"+mid+"/attendees?operation=batch-create",
 		mustJSON(model.BatchCreateAttendeeInput{Attendees: items}), cfg.BatchSize, &out)
 	if err == nil && len(out.Errors) > 0 {
@@ -188,7 +188,7 @@ func (getAttendees) Setup(ctx context.Context, c *Client, _ Config) (any, error)
 func (getAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) error {
 	p := shared.(*pool)
 	a := p.attendees[rand.IntN(len(p.attendees))]
-	return w.call(ctx, "GetAttendee", "GET", "/meetings/"+a[0]+"/attendees/"+a[1], nil, 0, &model.GetAttendeeOutput{})
+	return w.call(ctx, "GetAttendee", "GET", "/meetings/"+a[0]+"/attendees/"+a[1], nil, 0, nil)
 }
 
 type getMeetings struct{}
@@ -199,7 +199,7 @@ func (getMeetings) Setup(ctx context.Context, c *Client, _ Config) (any, error) 
 
 func (getMeetings) Step(ctx context.Context, w *Worker, shared any, _ Config) error {
 	p := shared.(*pool)
-	return w.call(ctx, "GetMeeting", "GET", "/meetings/"+p.meetings[rand.IntN(len(p.meetings))], nil, 0, &model.GetMeetingOutput{})
+	return w.call(ctx, "GetMeeting", "GET", "/meetings/"+p.meetings[rand.IntN(len(p.meetings))], nil, 0, nil)
 }
 
 type listAttendees struct{}
@@ -211,7 +211,7 @@ func (listAttendees) Setup(ctx context.Context, c *Client, _ Config) (any, error
 func (listAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) error {
 	p := shared.(*pool)
 	q := url.Values{"max-results": {"10"}}
-	return w.call(ctx, "ListAttendees", "GET", "/meetings/"+p.meetings[rand.IntN(len(p.meetings))]+"/attendees?"+q.Encode(), nil, 0, &model.ListAttendeesOutput{})
+	return w.call(ctx, "ListAttendees", "GET", "/meetings/"+p.meetings[rand.IntN(len(p.meetings))]+"/attendees?"+q.Encode(), nil, 0, nil)
 }
 
 // deleteAttendees deletes attendees one by one, seeding a meeting with a
@@ -273,9 +273,9 @@ func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 		w.meeting, w.attendees = out.Meeting.MeetingId, ids
 		return nil
 	case step <= 5:
-		return w.call(ctx, "GetMeeting", "GET", "/meetings/"+mid, nil, 0, &model.GetMeetingOutput{})
+		return w.call(ctx, "GetMeeting", "GET", "/meetings/"+mid, nil, 0, nil)
 	case step <= 10:
-		return w.call(ctx, "GetAttendee", "GET", "/meetings/"+mid+"/attendees/"+pick(), nil, 0, &model.GetAttendeeOutput{})
+		return w.call(ctx, "GetAttendee", "GET", "/meetings/"+mid+"/attendees/"+pick(), nil, 0, nil)
 	case step <= 13:
 		var out model.CreateAttendeeOutput
 		err := w.call(ctx, "CreateAttendee", "POST", "/meetings/"+mid+"/attendees", mustJSON(model.CreateAttendeeInput{ExternalUserId: fmt.Sprintf("late-%d", step)}), 1, &out)
@@ -284,7 +284,7 @@ func (meetingDay) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
 		}
 		return err
 	case step <= 15:
-		return w.call(ctx, "ListAttendees", "GET", "/meetings/"+mid+"/attendees", nil, 0, &model.ListAttendeesOutput{})
+		return w.call(ctx, "ListAttendees", "GET", "/meetings/"+mid+"/attendees", nil, 0, nil)
 	case step == 16:
 		caps := &model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.Receive, Content: model.None}
 		return w.call(ctx, "UpdateAttendeeCapabilities", "PUT", "/meetings/"+mid+"/attendees/"+pick()+"/capabilities",

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/carillon-dev/carillon/internal/sigv4"
+)
+
+type oneCredential struct{}
+
+func (oneCredential) Lookup(id string) (sigv4.Credential, bool) {
+	return sigv4.Credential{AccessKeyID: id, SecretAccessKey: "secret", AccountID: "111122223333"}, id == "AKID"
+}
+
+// What the client sends verifies, under an endpoint path prefix too, and
+// its answers are told apart: success, API errors, and bodies that are not
+// JSON.
+func TestClientSignsAndReadsAnswers(t *testing.T) {
+	v := sigv4.NewVerifier(sigv4.Config{Service: "chime", Credentials: oneCredential{}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if _, err := v.Verify(r, body); err != nil {
+			w.Header().Set("x-amzn-ErrorType", "ForbiddenException")
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		switch r.URL.Path {
+		case "/prefix/ok":
+			w.Write([]byte(`{"Attendee":{"AttendeeId":"a"}}`))
+		case "/prefix/garbage":
+			w.Write([]byte(`<html>`))
+		default:
+			w.Header().Set("x-amzn-ErrorType", "NotFoundException")
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL+"/prefix/", "AKID", "secret", "us-east-1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var out struct{ Attendee struct{ AttendeeId string } }
+	if err := c.Do(ctx, "POST", "/ok?operation=x%20y", []byte(`{"a":1}`), &out); err != nil || out.Attendee.AttendeeId != "a" {
+		t.Fatalf("POST: %v, %+v", err, out)
+	}
+	if err := c.Do(ctx, "GET", "/ok", nil, nil); err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	var ae *APIError
+	if err := c.Do(ctx, "DELETE", "/missing", nil, nil); !errors.As(err, &ae) || ae.Shape != "NotFoundException" || ae.Status != 404 {
+		t.Fatalf("missing: %v", err)
+	}
+	if err := c.Do(ctx, "GET", "/garbage", nil, nil); !errors.Is(err, errBadAnswer) {
+		t.Fatalf("garbage: %v", err)
+	}
+	wrong, err := NewClient(srv.URL+"/prefix", "AKID", "not-the-secret", "us-east-1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	if err := wrong.Do(ctx, "GET", "/ok", nil, nil); !errors.As(err, &ae) || ae.Shape != "ForbiddenException" {
+		t.Fatalf("wrong secret: %v", err)
+	}
+}
+
+func TestClientRefusesBadEndpoints(t *testing.T) {
+	for _, e := range []string{"127.0.0.1:8080", "ftp://h", "http://", "http://h/?a=b", "://"} {
+		if _, err := NewClient(e, "a", "b", "us-east-1", 1); err == nil {
+			t.Errorf("%q accepted", e)
+		}
+	}
+}
