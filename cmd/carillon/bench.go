@@ -174,6 +174,9 @@ func printBench(out io.Writer, res *bench.Result, ceiling *bench.Result) {
 		sort.Strings(codes)
 		fmt.Fprintf(out, "errors of %s: %s\n", o.Operation, strings.Join(codes, ", "))
 	}
+	if res.FirstTransportError != "" {
+		fmt.Fprintf(out, "first TransportError: %s\n", res.FirstTransportError)
+	}
 }
 
 // seedCommand fills a stopped server's data directory with meetings and

@@ -68,6 +68,7 @@ func (w *Worker) call(ctx context.Context, op, method, path string, body []byte,
 			s.err = "InvalidAnswer"
 		default:
 			s.err = "TransportError"
+			w.rec.firstTransport.CompareAndSwap(nil, new(err.Error()))
 		}
 	}
 	w.samples = append(w.samples, s)
@@ -79,6 +80,9 @@ func (w *Worker) call(ctx context.Context, op, method, path string, body []byte,
 type recorder struct {
 	completed atomic.Int64
 	failed    atomic.Int64
+	// firstTransport is the first failure to get an answer at all, which
+	// the error counts alone would not explain.
+	firstTransport atomic.Pointer[string]
 }
 
 func (r *recorder) done(failed bool) {
@@ -119,6 +123,8 @@ type Result struct {
 	// GeneratorCPUSeconds is the CPU time the load generator used during
 	// the run: on a shared machine, what the server could not have.
 	GeneratorCPUSeconds float64 `json:"generatorCpuSeconds,omitempty"`
+	// FirstTransportError is the first request that got no answer, if any.
+	FirstTransportError string `json:"firstTransportError,omitempty"`
 }
 
 // Run drives the workload against the client for the configured time.
@@ -176,7 +182,11 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	elapsed := time.Since(start)
 	close(stopProgress)
 	<-progressDone
-	return summarize(cfg.Workload, workers, elapsed), nil
+	res := summarize(cfg.Workload, workers, elapsed)
+	if e := rec.firstTransport.Load(); e != nil {
+		res.FirstTransportError = *e
+	}
+	return res, nil
 }
 
 // pace sends the due time of each request at the configured rate.
