@@ -155,7 +155,7 @@ func New(eventType string, m *store.Meeting, a *Attendee, at time.Time) *store.E
 }
 
 func render(env Envelope, accountID string, at time.Time) *store.Event {
-	payload, _ := json.Marshal(env) // plain data: cannot fail
+	payload := env.appendJSON(make([]byte, 0, 640))
 	return &store.Event{
 		ID:        env.ID,
 		MeetingID: env.Detail.MeetingID,
