@@ -169,7 +169,17 @@ func canonicalQueryString(params []queryParam, presigned bool) string {
 // value that did not arrive, so the signature can't match honestly.
 func canonicalHeaders(r *http.Request, names []string) (string, error) {
 	var b strings.Builder
+	b.Grow(64 * len(names))
 	for _, name := range names {
+		if name == "host" { // the common case, without a slice for it
+			if r.Host == "" {
+				return "", forbidden(msgSignatureMismatch)
+			}
+			b.WriteString("host:")
+			writeCanonicalValue(&b, r.Host)
+			b.WriteByte('\n')
+			continue
+		}
 		values, ok := signedHeaderValues(r, name)
 		if !ok {
 			return "", forbidden(msgSignatureMismatch)
@@ -207,7 +217,7 @@ func signedHeaderValues(r *http.Request, name string) ([]string, bool) {
 		}
 		return []string{r.Host}, true
 	}
-	if values := r.Header[textproto.CanonicalMIMEHeaderKey(name)]; len(values) > 0 {
+	if values := r.Header[canonicalKey(name)]; len(values) > 0 {
 		return values, true
 	}
 	switch name {
@@ -223,6 +233,32 @@ func signedHeaderValues(r *http.Request, name string) ([]string, bool) {
 		return []string{"100-continue"}, true
 	}
 	return nil, false
+}
+
+// canonicalKey is the key net/http files a header under: constants for the
+// headers SDKs sign, which spares an allocation per header and request.
+func canonicalKey(name string) string {
+	switch name {
+	case "x-amz-date":
+		return "X-Amz-Date"
+	case "content-type":
+		return "Content-Type"
+	case "content-length":
+		return "Content-Length"
+	case "x-amz-content-sha256":
+		return "X-Amz-Content-Sha256"
+	case "x-amz-security-token":
+		return "X-Amz-Security-Token"
+	case "x-amz-target":
+		return "X-Amz-Target"
+	case "x-amz-user-agent":
+		return "X-Amz-User-Agent"
+	case "amz-sdk-invocation-id":
+		return "Amz-Sdk-Invocation-Id"
+	case "amz-sdk-request":
+		return "Amz-Sdk-Request"
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // writeCanonicalValue writes v without leading or trailing spaces and tabs

@@ -163,7 +163,9 @@ func parseAuthorizationHeader(h, service string) (signedRequest, error) {
 	var credential, signedHeaders, signature string
 	var seenCredential, seenSignedHeaders, seenSignature bool
 	if rest != "" {
-		for _, part := range strings.Split(rest, ",") {
+		for more := true; more; {
+			var part string
+			part, rest, more = strings.Cut(rest, ",")
 			part = trimOWS(part)
 			key, value, ok := strings.Cut(part, "=")
 			if !ok {
