@@ -43,15 +43,10 @@ func testService(t *testing.T, wrap func(store.Store) store.Store) *Service {
 	return New(DefaultConfig(), Deps{Store: wrap(st), Keys: keys})
 }
 
-func (a *adder) queued() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.queue)
-}
-
-// Requests that arrive while a combined transaction waits to start join it:
-// the ones queued behind a busy store all go in the next transaction.
-func TestAttendeeAdditionsGatherWhileTheStoreIsBusy(t *testing.T) {
+// gatedMeeting is a service on a gated store (closed from now on) and a
+// meeting of its caller.
+func gatedMeeting(t *testing.T) (*Service, *gatedStore, Caller, *model.Meeting) {
+	t.Helper()
 	var g *gatedStore
 	s := testService(t, func(st store.Store) store.Store {
 		g = &gatedStore{Store: st, gate: make(chan struct{})}
@@ -65,6 +60,19 @@ func TestAttendeeAdditionsGatherWhileTheStoreIsBusy(t *testing.T) {
 	}
 	g.gate = make(chan struct{})
 	g.writes.Store(0)
+	return s, g, c, m
+}
+
+func (a *adder) queued() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.queue)
+}
+
+// Requests that arrive while a combined transaction waits to start join it:
+// the ones queued behind a busy store all go in the next transaction.
+func TestAttendeeAdditionsGatherWhileTheStoreIsBusy(t *testing.T) {
+	s, g, c, m := gatedMeeting(t)
 
 	const n = 40
 	var wg sync.WaitGroup
@@ -100,18 +108,7 @@ func TestAttendeeAdditionsGatherWhileTheStoreIsBusy(t *testing.T) {
 // A request whose caller gives up before its transaction starts is answered
 // with the caller's error and adds nothing; the others go through.
 func TestAttendeeAdditionOfAGoneCaller(t *testing.T) {
-	var g *gatedStore
-	s := testService(t, func(st store.Store) store.Store {
-		g = &gatedStore{Store: st, gate: make(chan struct{})}
-		return g
-	})
-	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
-	close(g.gate)
-	m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.gate = make(chan struct{})
+	s, g, c, m := gatedMeeting(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan error, 1)
