@@ -88,22 +88,43 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, " at %.0f requests/s", *rate)
 	}
 	fmt.Fprintf(stdout, " for %s\n", *duration)
+	// Times and the profile cover the measured run, not the workload's setup.
+	var (
+		profile             *os.File
+		profileErr          error
+		ownBefore, ownAfter float64
+		cpuBefore, cpuAfter float64
+		cpuErr1, cpuErr2    error
+	)
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if profile, err = os.Create(*cpuProfile); err != nil {
 			return err
 		}
 	}
-	cpuBefore, cpuErr := bench.ProcessCPU(*serverMetrics)
-	ownBefore := bench.OwnCPU()
+	cfg.Measure = func(begin bool) {
+		if begin {
+			cpuBefore, cpuErr1 = bench.ProcessCPU(*serverMetrics)
+			ownBefore = bench.OwnCPU()
+			if profile != nil {
+				profileErr = pprof.StartCPUProfile(profile)
+			}
+			return
+		}
+		if profile != nil && profileErr == nil {
+			pprof.StopCPUProfile()
+		}
+		ownAfter = bench.OwnCPU()
+		cpuAfter, cpuErr2 = bench.ProcessCPU(*serverMetrics)
+	}
 	res, err := bench.Run(ctx, c, cfg)
-	pprof.StopCPUProfile() // a no-op without --cpuprofile
+	if profile != nil {
+		profileErr = errors.Join(profileErr, profile.Close())
+	}
 	if err != nil {
 		return err
+	}
+	if profileErr != nil {
+		return fmt.Errorf("cpu profile: %w", profileErr)
 	}
 	total := 0
 	for _, o := range res.Operations {
@@ -114,13 +135,12 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	if *rate > 0 {
 		fmt.Fprintln(stdout, "(latencies count from when each request was due; P99 SENT counts from when it was sent)")
 	}
-	own := bench.OwnCPU() - ownBefore
+	own := ownAfter - ownBefore
 	report.Result.GeneratorCPUSeconds = own
 	fmt.Fprintf(stdout, "load generator CPU: %.2f s (%.0f%% of a core), %.1f µs per request\n",
 		own, 100*own/res.Seconds, 1e6*own/float64(max(total, 1)))
 	if *serverMetrics != "" {
-		cpuAfter, err := bench.ProcessCPU(*serverMetrics)
-		if err = errors.Join(cpuErr, err); err != nil {
+		if err := errors.Join(cpuErr1, cpuErr2); err != nil {
 			return fmt.Errorf("server CPU: %w", err)
 		}
 		used := cpuAfter - cpuBefore

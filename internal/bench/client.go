@@ -46,16 +46,19 @@ func NewClient(endpoint, accessKey, secret, region string, conns int) (*Client, 
 	}
 	return &Client{
 		http: &fasthttp.HostClient{
-			Addr:                     addr,
-			IsTLS:                    u.Scheme == "https",
-			MaxConns:                 conns * 2,
-			MaxIdleConnDuration:      90 * time.Second,
+			Addr:                addr,
+			IsTLS:               u.Scheme == "https",
+			MaxConns:            conns * 2,
+			MaxIdleConnDuration: 90 * time.Second,
+			// The path goes out as it was signed: no decoding, no
+			// collapsing of "//" or dot segments.
+			DisablePathNormalizing:   true,
 			ReadTimeout:              30 * time.Second,
 			WriteTimeout:             30 * time.Second,
 			NoDefaultUserAgentHeader: true,
 		},
 		base:   u.Scheme + "://" + u.Host + u.EscapedPath(),
-		host:   u.Host,
+		host:   strings.ToLower(u.Host), // as fasthttp sends it
 		prefix: u.EscapedPath(),
 		signer: sigv4.NewSigner(accessKey, secret, region, "chime"),
 	}, nil
@@ -72,14 +75,18 @@ type APIError struct {
 
 func (e *APIError) Error() string { return fmt.Sprintf("%s (%d)", e.Shape, e.Status) }
 
-// errBadAnswer is a success answer whose body is not JSON.
+// errBadAnswer is a success answer whose body is not the JSON expected.
 var errBadAnswer = errors.New("the answer is not JSON")
 
 // Do sends one signed request (target is the path and query under the
 // endpoint) and decodes a JSON answer into out; with out nil the answer is
 // only checked to be JSON. Errors answered by the API are *APIError. A
-// request is given 30 s; one in flight when ctx ends runs to its end.
-func (c *Client) Do(_ context.Context, method, target string, body []byte, out any) error {
+// request is given 30 s; none is sent once ctx has ended, and one in
+// flight then runs to its end.
+func (c *Client) Do(ctx context.Context, method, target string, body []byte, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	path, query, _ := strings.Cut(target, "?")
 	r := sigv4.Request{Method: method, Host: c.host, Path: c.prefix + path, RawQuery: query, PayloadHash: sha256.Sum256(body)}
 	if body != nil {
@@ -115,7 +122,9 @@ func (c *Client) Do(_ context.Context, method, target string, body []byte, out a
 	case len(b) == 0:
 		return nil
 	case out != nil:
-		return json.Unmarshal(b, out)
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%w: %v", errBadAnswer, err)
+		}
 	case !json.Valid(b):
 		return errBadAnswer
 	}

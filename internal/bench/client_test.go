@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/carillon-dev/carillon/internal/sigv4"
@@ -60,6 +61,26 @@ func TestClientSignsAndReadsAnswers(t *testing.T) {
 	if err := c.Do(ctx, "GET", "/garbage", nil, nil); !errors.Is(err, errBadAnswer) {
 		t.Fatalf("garbage: %v", err)
 	}
+	if err := c.Do(ctx, "GET", "/garbage", nil, &out); !errors.Is(err, errBadAnswer) {
+		t.Fatalf("garbage decoded: %v", err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := c.Do(gone, "GET", "/ok", nil, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("after cancel: %v", err)
+	}
+	// The host and path go out as they were signed: a host in capitals,
+	// a path prefix that a client could normalise.
+	for _, endpoint := range []string{strings.Replace(srv.URL, "127.0.0.1", "LOCALHOST", 1) + "/prefix", srv.URL + "/prefix/x/..//%7E"} {
+		odd, err := NewClient(endpoint, "AKID", "secret", "us-east-1", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer odd.Close()
+		if err := odd.Do(ctx, "GET", "/ok", nil, nil); err != nil && !isNotFound(err) {
+			t.Errorf("%s: %v", endpoint, err)
+		}
+	}
 	wrong, err := NewClient(srv.URL+"/prefix", "AKID", "not-the-secret", "us-east-1", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +89,12 @@ func TestClientSignsAndReadsAnswers(t *testing.T) {
 	if err := wrong.Do(ctx, "GET", "/ok", nil, nil); !errors.As(err, &ae) || ae.Shape != "ForbiddenException" {
 		t.Fatalf("wrong secret: %v", err)
 	}
+}
+
+// isNotFound says the request verified and reached the router.
+func isNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
 }
 
 func TestClientRefusesBadEndpoints(t *testing.T) {

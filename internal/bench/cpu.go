@@ -35,7 +35,7 @@ func ProcessCPU(url string) (float64, error) {
 }
 
 // OwnCPU is the CPU time (user and system) this process has used, in
-// seconds; 0 where the platform does not say.
+// seconds (0 if getrusage fails).
 func OwnCPU() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

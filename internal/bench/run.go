@@ -19,6 +19,10 @@ type Config struct {
 	Duration    time.Duration // measured time
 	BatchSize   int           // attendees per BatchCreateAttendee
 	Progress    io.Writer     // live progress lines; nil: none
+	// Measure, when set, is called as the measured time begins (true) and
+	// ends (false), after the workload's setup: what the caller times or
+	// profiles is then the run alone.
+	Measure func(begin bool)
 }
 
 // sample is one timed request.
@@ -68,7 +72,9 @@ func (w *Worker) call(ctx context.Context, op, method, path string, body []byte,
 			s.err = "InvalidAnswer"
 		default:
 			s.err = "TransportError"
-			w.rec.firstTransport.CompareAndSwap(nil, new(err.Error()))
+			if w.rec.firstTransport.Load() == nil {
+				w.rec.firstTransport.CompareAndSwap(nil, new(err.Error()))
+			}
 		}
 	}
 	w.samples = append(w.samples, s)
@@ -154,6 +160,9 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	}
 	workers := make([]*Worker, cfg.Concurrency)
 	var wg sync.WaitGroup
+	if cfg.Measure != nil {
+		cfg.Measure(true)
+	}
 	start := time.Now()
 	for i := range workers {
 		w := &Worker{id: i, client: client, rec: rec}
@@ -180,6 +189,9 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	}()
 	wg.Wait()
 	elapsed := time.Since(start)
+	if cfg.Measure != nil {
+		cfg.Measure(false)
+	}
 	close(stopProgress)
 	<-progressDone
 	res := summarize(cfg.Workload, workers, elapsed)

@@ -66,7 +66,11 @@ func (s *Signer) Sign(r *Request, t time.Time) (amzDate, authorization string, e
 		signed = "content-length;" + signed
 		headers = "content-length:" + strconv.Itoa(r.ContentLength) + "\n" + headers
 	}
-	creq := canonicalRequest(r.Method, uriEncode(r.Path, true), query, headers, signed, hex.EncodeToString(r.PayloadHash[:]))
+	path := r.Path
+	if path == "" {
+		path = "/" // what goes on the wire
+	}
+	creq := canonicalRequest(r.Method, uriEncode(path, true), query, headers, signed, hex.EncodeToString(r.PayloadHash[:]))
 	sig := calculateSignature(s.signingKey(scope), stringToSign(t, scope, hashCanonicalRequest(creq)))
 	return amzDate, algorithm + " Credential=" + s.accessKeyID + "/" + scope.String() +
 		", SignedHeaders=" + signed + ", Signature=" + hex.EncodeToString(sig[:]), nil

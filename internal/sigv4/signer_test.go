@@ -52,6 +52,19 @@ func TestSignerAgreesWithTheSDK(t *testing.T) {
 	}
 }
 
+// An empty path is signed as the "/" that goes on the wire.
+func TestSignerEmptyPath(t *testing.T) {
+	s := NewSigner("AKID", "secret", testRegion, testService)
+	_, a, err := s.Sign(&Request{Method: "GET", Host: "h"}, signTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b, _ := s.Sign(&Request{Method: "GET", Host: "h", Path: "/"}, signTime())
+	if a != b {
+		t.Fatalf("%s\n%s", a, b)
+	}
+}
+
 func TestSignerRefusesABadQuery(t *testing.T) {
 	s := NewSigner("AKID", "secret", testRegion, testService)
 	if _, _, err := s.Sign(&Request{Method: "GET", Host: "h", Path: "/", RawQuery: "a=%zz"}, signTime()); err == nil {
