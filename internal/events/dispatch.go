@@ -256,11 +256,15 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) e
 	for _, dl := range group {
 		kind, target, _ := strings.Cut(dl.Destination, ":")
 		sink := d.sinks[kind]
-		var err error
-		if sink == nil {
+		e := dl.Event
+		payload, err := Payload(&e)
+		e.Payload = payload // sinks send the envelope as the service renders it
+		switch {
+		case err != nil: // a damaged row: it goes the way of failed deliveries
+		case sink == nil:
 			err = fmt.Errorf("no %s destination is configured on this server", kind)
-		} else {
-			err = sink.Deliver(ctx, target, dl.Event)
+		default:
+			err = sink.Deliver(ctx, target, e)
 		}
 		if ctx.Err() != nil {
 			return nil // shutting down: the delivery stays pending

@@ -44,7 +44,7 @@ func TestEnvelopeEncodesAsEncodingJSON(t *testing.T) {
 	sameAsMarshal(t, Envelope{})
 	e := New(AttendeeAdded, &store.Meeting{ID: "m", AccountID: "1", APIRegion: "us-east-1", MediaRegion: "eu-west-1"}, &Attendee{ID: "a", ExternalUserID: "x"}, time.Now())
 	var back Envelope
-	if err := json.Unmarshal(e.Payload, &back); err != nil || back.Detail.AttendeeID != "a" {
+	if err := json.Unmarshal(rendered(t, e), &back); err != nil || back.Detail.AttendeeID != "a" {
 		t.Fatalf("%s: %v", e.Payload, err)
 	}
 }

@@ -5,7 +5,9 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,28 +115,13 @@ type Attendee struct {
 	Capabilities       *model.AttendeeCapabilities
 }
 
-// New renders an event about a meeting (and an attendee, when a is not
-// nil) as the store's outbox keeps it.
+// New makes an event about a meeting (and an attendee, when a is not nil)
+// as the store's outbox keeps it; Payload renders it.
 func New(eventType string, m *store.Meeting, a *Attendee, at time.Time) *store.Event {
 	at = at.UTC()
-	env := Envelope{
-		Version:    "0",
-		ID:         uuid.NewString(),
-		DetailType: "Chime Meeting State Change",
-		Source:     "aws.chime",
-		Account:    m.AccountID,
-		Time:       at.Format(timeLayout),
-		Region:     m.APIRegion,
-		Resources:  []string{model.MeetingARN(m.APIRegion, m.AccountID, m.ID)},
-		Detail: Detail{
-			Version:           "0",
-			EventType:         eventType,
-			Timestamp:         at.UnixMilli(),
-			MeetingID:         m.ID,
-			ExternalMeetingID: m.ExternalMeetingID,
-			MediaRegion:       m.MediaRegion,
-		},
-	}
+	env := envelope(eventType, uuid.NewString(), m.AccountID, m.APIRegion, m.ID, at)
+	env.Detail.ExternalMeetingID = m.ExternalMeetingID
+	env.Detail.MediaRegion = m.MediaRegion
 	if a != nil {
 		env.Detail.AttendeeID = a.ID
 		env.Detail.ExternalUserID = a.ExternalUserID
@@ -151,19 +138,80 @@ func New(eventType string, m *store.Meeting, a *Attendee, at time.Time) *store.E
 		b, _ := json.Marshal(cfg) // plain data: cannot fail
 		env.Detail.TranscriptionConfiguration = string(b)
 	}
-	return render(env, m.AccountID, at)
-}
-
-func render(env Envelope, accountID string, at time.Time) *store.Event {
-	payload := env.appendJSON(make([]byte, 0, 640))
 	return &store.Event{
 		ID:        env.ID,
-		MeetingID: env.Detail.MeetingID,
-		AccountID: accountID,
-		Type:      env.Detail.EventType,
-		Payload:   payload,
+		MeetingID: m.ID,
+		AccountID: m.AccountID,
+		Type:      eventType,
+		Payload:   env.appendStored(make([]byte, 0, 192)),
 		CreatedAt: at,
 	}
+}
+
+// envelope is an event's envelope with the members its outbox columns
+// hold, and the constants.
+func envelope(eventType, id, accountID, region, meetingID string, at time.Time) Envelope {
+	at = at.UTC()
+	return Envelope{
+		Version:    "0",
+		ID:         id,
+		DetailType: "Chime Meeting State Change",
+		Source:     "aws.chime",
+		Account:    accountID,
+		Time:       at.Format(timeLayout),
+		Region:     region,
+		Resources:  []string{model.MeetingARN(region, accountID, meetingID)},
+		Detail: Detail{
+			Version:   "0",
+			EventType: eventType,
+			Timestamp: at.UnixMilli(),
+			MeetingID: meetingID,
+		},
+	}
+}
+
+// Payload renders an event from the outbox as the service delivers it: the
+// EventBridge envelope. Events the outbox holds whole (written before it
+// kept them compact) come back as they are.
+func Payload(e *store.Event) ([]byte, error) {
+	d, region, err := stored(e)
+	if err != nil || d == nil {
+		return e.Payload, err
+	}
+	env := envelope(e.Type, e.ID, e.AccountID, region, e.MeetingID, e.CreatedAt)
+	d.Version, d.EventType, d.Timestamp, d.MeetingID = env.Detail.Version, env.Detail.EventType, env.Detail.Timestamp, env.Detail.MeetingID
+	env.Detail = *d
+	return env.appendJSON(make([]byte, 0, 640)), nil
+}
+
+// DetailOf is the detail of an event from the outbox.
+func DetailOf(e *store.Event) (Detail, error) {
+	d, _, err := stored(e)
+	switch {
+	case err != nil:
+		return Detail{}, err
+	case d != nil:
+		return *d, nil
+	}
+	var env Envelope
+	err = json.Unmarshal(e.Payload, &env)
+	return env.Detail, err
+}
+
+// stored decodes what the outbox keeps of an event; nil when it holds the
+// whole envelope.
+func stored(e *store.Event) (*Detail, string, error) {
+	if !bytes.HasPrefix(e.Payload, []byte(storedPrefix)) {
+		return nil, "", nil
+	}
+	var s struct {
+		Region string `json:"region"`
+		Detail Detail `json:"detail"`
+	}
+	if err := json.Unmarshal(e.Payload, &s); err != nil {
+		return nil, "", fmt.Errorf("event %d: %w", e.Seq, err)
+	}
+	return &s.Detail, s.Region, nil
 }
 
 // transcriptionRegion is where the transcription runs: the configured

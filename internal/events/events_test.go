@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestEnvelope(t *testing.T) {
 	at := time.Date(2026, 11, 27, 12, 11, 16, 120e6, time.UTC)
 	e := New(AttendeeJoined, meeting(), &Attendee{ID: "a1", ExternalUserID: "alice"}, at)
 	var got map[string]any
-	if err := json.Unmarshal(e.Payload, &got); err != nil {
+	if err := json.Unmarshal(rendered(t, e), &got); err != nil {
 		t.Fatal(err)
 	}
 	detail := got["detail"].(map[string]any)
@@ -45,11 +46,65 @@ func TestEnvelope(t *testing.T) {
 		t.Errorf("outbox record = %+v", e)
 	}
 	// Meeting events carry no attendee fields; AttendeeAdded no networkType.
-	if p := string(New(MeetingEnded, meeting(), nil, at).Payload); strings.Contains(p, "attendeeId") || strings.Contains(p, "networkType") {
+	if p := string(rendered(t, New(MeetingEnded, meeting(), nil, at))); strings.Contains(p, "attendeeId") || strings.Contains(p, "networkType") {
 		t.Errorf("MeetingEnded = %s", p)
 	}
-	if p := string(New(AttendeeAdded, meeting(), &Attendee{ID: "a1", ExternalUserID: "alice"}, at).Payload); strings.Contains(p, "networkType") {
+	if p := string(rendered(t, New(AttendeeAdded, meeting(), &Attendee{ID: "a1", ExternalUserID: "alice"}, at))); strings.Contains(p, "networkType") {
 		t.Errorf("AttendeeAdded = %s", p)
+	}
+}
+
+// rendered is an event's payload as destinations receive it.
+func rendered(t *testing.T, e *store.Event) []byte {
+	t.Helper()
+	p, err := Payload(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The outbox keeps an event compact; read back (its time to the
+// millisecond, as the stores keep it) it renders as it did when new, and
+// as json.Marshal renders its envelope. Events kept whole, from before,
+// come back as they are.
+func TestStoredEvents(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 11, 16, 120_456_789, time.UTC)
+	m := meeting()
+	m.Transcription = &model.TranscriptionConfiguration{EngineTranscribeSettings: &model.EngineTranscribeSettings{LanguageCode: "en-US"}}
+	caps := &model.AttendeeCapabilities{Audio: "SendReceive", Video: "None", Content: "Receive"}
+	for _, typ := range []string{MeetingStarted, AttendeeAdded, AttendeeJoined, AttendeeCapabilitiesUpdated, TranscriptionStarted} {
+		e := New(typ, m, &Attendee{ID: "a1", ExternalUserID: `<al"ice>`, Capabilities: caps}, at)
+		if len(e.Payload) > 300 {
+			t.Errorf("%s: kept as %d bytes: %s", typ, len(e.Payload), e.Payload)
+		}
+		fresh := rendered(t, e)
+		back := *e
+		back.CreatedAt = time.UnixMilli(at.UnixMilli())
+		if got := rendered(t, &back); string(got) != string(fresh) {
+			t.Errorf("%s read back:\n got %s\nwant %s", typ, got, fresh)
+		}
+		var env Envelope
+		if err := json.Unmarshal(fresh, &env); err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(env); string(want) != string(fresh) {
+			t.Errorf("%s:\n got %s\nwant %s", typ, fresh, want)
+		}
+		if d, err := DetailOf(e); err != nil || d.AttendeeID != env.Detail.AttendeeID || d.MediaRegion != "eu-central-1" {
+			t.Errorf("%s: DetailOf = %+v, %v", typ, d, err)
+		}
+		whole := *e
+		whole.Payload = fresh
+		if got := rendered(t, &whole); string(got) != string(fresh) {
+			t.Errorf("%s kept whole: %s", typ, got)
+		}
+		if d, err := DetailOf(&whole); err != nil || !reflect.DeepEqual(d, env.Detail) {
+			t.Errorf("%s kept whole: DetailOf = %+v, %v", typ, d, err)
+		}
+	}
+	if _, err := Payload(&store.Event{Seq: 7, Payload: []byte(`{"region":`)}); err == nil {
+		t.Error("a damaged stored event rendered")
 	}
 }
 
@@ -57,7 +112,7 @@ func TestTranscriptionDetail(t *testing.T) {
 	m := meeting()
 	m.Transcription = &model.TranscriptionConfiguration{EngineTranscribeSettings: &model.EngineTranscribeSettings{LanguageCode: "en-US", Region: "auto"}}
 	var env Envelope
-	json.Unmarshal(New(TranscriptionStarted, m, nil, time.Now()).Payload, &env)
+	json.Unmarshal(rendered(t, New(TranscriptionStarted, m, nil, time.Now())), &env)
 	if env.Detail.TranscriptionRegion != "eu-central-1" || env.Detail.TranscriptionConfiguration != `{"EngineTranscribeSettings":{"LanguageCode":"en-US","Region":"auto"}}` {
 		t.Fatalf("detail = %+v", env.Detail)
 	}

@@ -103,7 +103,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // best effort on writers that support it
 		written := 0
 		err := cur.Next(ctx, s.store, func(e *store.Event) error {
-			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, e.Payload)
+			payload, err := Payload(e)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, payload)
 			if written++; written%100 == 0 {
 				return rc.Flush() // a long backlog goes out as it is read
 			}

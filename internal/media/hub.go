@@ -13,7 +13,6 @@ package media
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -376,18 +375,6 @@ func (h *Hub) readOutbox(ctx context.Context, c *events.Cursor) (*events.Cursor,
 	return c, err
 }
 
-// detail is the part of an event envelope the hub reads.
-type detail struct {
-	Detail struct {
-		AttendeeID   string `json:"attendeeId"`
-		Capabilities *struct {
-			Audio   string `json:"audio"`
-			Video   string `json:"video"`
-			Content string `json:"content"`
-		} `json:"attendeeCapabilities"`
-	} `json:"detail"`
-}
-
 func (h *Hub) apply(e *store.Event) {
 	switch e.Type {
 	case events.MeetingEnded:
@@ -406,12 +393,12 @@ func (h *Hub) apply(e *store.Event) {
 	if r == nil {
 		return
 	}
-	var d detail
-	if err := json.Unmarshal(e.Payload, &d); err != nil || d.Detail.AttendeeID == "" {
+	d, err := events.DetailOf(e)
+	if err != nil || d.AttendeeID == "" {
 		h.log.Warn("media: unreadable event", "type", e.Type, "seq", e.Seq, "err", err)
 		return
 	}
-	id := strings.ToLower(d.Detail.AttendeeID)
+	id := strings.ToLower(d.AttendeeID)
 	switch e.Type {
 	case events.AttendeeDeleted:
 		// A meeting that ends deletes its attendees first: its attendees
@@ -422,7 +409,7 @@ func (h *Hub) apply(e *store.Event) {
 		}
 		r.remove(id)
 	case events.AttendeeCapabilitiesUpdated:
-		if c := d.Detail.Capabilities; c != nil {
+		if c := d.AttendeeCapabilities; c != nil {
 			r.setCapabilities(id, model.AttendeeCapabilities{Audio: c.Audio, Video: c.Video, Content: c.Content}, e.Seq)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/store"
 )
@@ -65,8 +66,13 @@ func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]DeadLetter, 0, len(dead))
 	for _, d := range dead {
+		payload, err := events.Payload(&d.Event)
+		if err != nil {
+			s.log.WarnContext(r.Context(), "dead letter with a damaged event", "seq", d.Event.Seq, "err", err)
+			payload = nil
+		}
 		out = append(out, DeadLetter{EventSeq: d.Event.Seq, EventID: d.Event.ID, EventType: d.Event.Type, MeetingID: d.Event.MeetingID,
-			Destination: d.Destination, Attempts: d.Attempts, LastError: d.LastError, Event: d.Event.Payload})
+			Destination: d.Destination, Attempts: d.Attempts, LastError: d.LastError, Event: payload})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"DeadLetters": out})
 }
