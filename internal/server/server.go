@@ -121,6 +121,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 
 	leaser, _ := s.store.(store.Leaser)
+	if cfg.Store == "postgres" {
+		s.store = events.Whole(s.store) // replicas may run older versions during an upgrade
+	}
 	if opts.WrapStore != nil {
 		s.store = opts.WrapStore(s.store)
 	}
