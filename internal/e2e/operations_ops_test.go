@@ -92,6 +92,14 @@ func TestMetricsMove(t *testing.T) {
 	e.createAttendee(*m.MeetingId, "bob")
 	e.do("GET", "/meetings/00000000-0000-0000-0000-000000000000", nil, true)
 	rc.waitFor(3)
+	// The dispatcher counts a delivery, and clears it from the outbox,
+	// only after the receiver has answered.
+	delivered := `carillon_event_deliveries_total{kind="webhook",result="success"}`
+	waitUntil(t, 10*time.Second, func() bool {
+		return e.metric(delivered) == 3 && e.metric(`carillon_event_outbox_pending`) == 0
+	}, func() string {
+		return fmt.Sprintf("%s = %v, outbox pending %v", delivered, e.metric(delivered), e.metric(`carillon_event_outbox_pending`))
+	})
 	checks := map[string]float64{
 		`carillon_api_requests_total{operation="CreateMeeting",status="200"}`:        before + 1,
 		`carillon_api_requests_total{operation="CreateAttendee",status="200"}`:       2,
