@@ -87,6 +87,7 @@ func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Placeholders:      func(q string) string { return q },
 		IsUniqueViolation: isUniqueViolation,
+		ConsecutiveIDs:    true,
 		JSONRows:          "json_each(?) AS t",
 	}
 }

@@ -25,6 +25,12 @@ type Dialect struct {
 	LockRow string
 	// IsUniqueViolation recognises a unique-constraint error of the driver.
 	IsUniqueViolation func(error) bool
+	// ConsecutiveIDs says that the rows one multi-row INSERT adds get
+	// consecutive, increasing keys in the order written, so that the last
+	// one tells them all: true of SQLite, whose single writer is alone in
+	// its table; not of PostgreSQL, whose concurrent transactions draw from
+	// one sequence. Otherwise the keys are read back with RETURNING.
+	ConsecutiveIDs bool
 	// JSONRows is a FROM item that turns a JSON array parameter into rows
 	// t(value, key): each element as value, its position as key. Bulk
 	// statements take their rows this way, so that one prepared statement
@@ -599,23 +605,45 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 // order is not promised.
 func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 	args := make([]any, 0, len(as)*10)
-	byID := make(map[string]*store.Attendee, len(as))
 	for _, a := range as {
 		args = append(args, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID, a.Capabilities.Audio, a.Capabilities.Video,
 			a.Capabilities.Content, int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt))
-		byID[a.ID] = a
 	}
 	q := `INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content, token_key_id, token_salt, created_at)
-		VALUES ` + placeholders(len(as), 10) + ` RETURNING id, seq`
-	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
+		VALUES ` + placeholders(len(as), 10)
+	if t.d.ConsecutiveIDs {
+		return t.insertErr(t.execConsecutive(q, args, func(i int, seq int64) { as[i].Seq = seq }, len(as)))
+	}
+	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q+` RETURNING id, seq`), args...)
 	if err != nil {
 		return t.insertErr(err)
+	}
+	byID := make(map[string]*store.Attendee, len(as))
+	for _, a := range as {
+		byID[a.ID] = a
 	}
 	return t.insertErr(scanSeqs(rows, func(id string, seq int64) {
 		if a := byID[id]; a != nil {
 			a.Seq = seq
 		}
 	}))
+}
+
+// execConsecutive runs a multi-row INSERT of n rows where the dialect
+// gives them consecutive keys, and sets each row's key from the last.
+func (t *Tx) execConsecutive(q string, args []any, set func(i int, key int64), n int) error {
+	res, err := t.q.ExecContext(t.ctx, t.d.Placeholders(q), args...)
+	if err != nil {
+		return err
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		set(i, last-int64(n-1-i))
+	}
+	return nil
 }
 
 // placeholders returns "(?, ?, ?), (?, ?, ?)" for rows of cols values.
@@ -766,24 +794,31 @@ func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
 // increases in that order), then all their deliveries in one more.
 func (t *Tx) appendEventRows(rows []pendingEvent) error {
 	args := make([]any, 0, len(rows)*6)
-	byID := make(map[string]*store.Event, len(rows))
 	deliveries := 0
 	for _, r := range rows {
 		e := r.e
 		args = append(args, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt))
-		byID[e.ID] = e
 		deliveries += len(r.destinations)
 	}
-	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(rows), 6) + ` RETURNING id, seq`
-	res, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q), args...)
-	if err != nil {
-		return err
-	}
-	if err := scanSeqs(res, func(id string, seq int64) {
-		if e := byID[id]; e != nil {
-			e.Seq = seq
+	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(rows), 6)
+	var err error
+	if t.d.ConsecutiveIDs {
+		err = t.execConsecutive(q, args, func(i int, seq int64) { rows[i].e.Seq = seq }, len(rows))
+	} else {
+		byID := make(map[string]*store.Event, len(rows))
+		for _, r := range rows {
+			byID[r.e.ID] = r.e
 		}
-	}); err != nil || deliveries == 0 {
+		var res *sql.Rows
+		if res, err = t.q.QueryContext(t.ctx, t.d.Placeholders(q+` RETURNING id, seq`), args...); err == nil {
+			err = scanSeqs(res, func(id string, seq int64) {
+				if e := byID[id]; e != nil {
+					e.Seq = seq
+				}
+			})
+		}
+	}
+	if err != nil || deliveries == 0 {
 		return err
 	}
 	dargs := make([]any, 0, deliveries*4)

@@ -918,7 +918,7 @@ func testBulkInserts(t *testing.T, s store.Store) {
 		names = append(names, fmt.Sprintf("user-%03d", i))
 	}
 	var es []*store.Event
-	for i := 0; i < 120; i++ {
+	for i := 0; i < 620; i++ { // more than one statement carries
 		es = append(es, &store.Event{ID: uuid.NewString(), MeetingID: m.ID, AccountID: m.AccountID, Type: fmt.Sprint(i), Payload: []byte("{}"), CreatedAt: epoch})
 	}
 	write(t, s, func(w store.Writer) error {
@@ -931,10 +931,34 @@ func testBulkInserts(t *testing.T, s store.Store) {
 		if as[i].Seq <= as[i-1].Seq {
 			t.Fatalf("attendee seqs not increasing in order: %d then %d", as[i-1].Seq, as[i].Seq)
 		}
+	}
+	for i := 1; i < len(es); i++ {
 		if es[i].Seq <= es[i-1].Seq {
 			t.Fatalf("event seqs not increasing in order: %d then %d", es[i-1].Seq, es[i].Seq)
 		}
 	}
+	// The seqs set are those stored.
+	read(t, s, func(r store.Reader) error {
+		stored, err := r.Attendees(m.ID, 0, 1000)
+		if err != nil || len(stored) != len(as) {
+			return fmt.Errorf("%d attendees stored, %v", len(stored), err)
+		}
+		for i := range stored {
+			if stored[i].ID != as[i].ID || stored[i].Seq != as[i].Seq {
+				return fmt.Errorf("attendee %d: stored %s at %d, set %s at %d", i, stored[i].ID, stored[i].Seq, as[i].ID, as[i].Seq)
+			}
+		}
+		evs, err := r.EventsAfter(0, m.ID, 1000)
+		if err != nil || len(evs) != len(es) {
+			return fmt.Errorf("%d events stored, %v", len(evs), err)
+		}
+		for i := range evs {
+			if evs[i].ID != es[i].ID || evs[i].Seq != es[i].Seq {
+				return fmt.Errorf("event %d: stored %s at %d, set %s at %d", i, evs[i].ID, evs[i].Seq, es[i].ID, es[i].Seq)
+			}
+		}
+		return nil
+	})
 	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 120 {
 		t.Fatalf("AttendeeCount = %d, want 120", n)
 	}
@@ -943,8 +967,8 @@ func testBulkInserts(t *testing.T, s store.Store) {
 		if err != nil || len(found) != 50 {
 			return fmt.Errorf("AttendeesByExternalIDs found %d, %v", len(found), err)
 		}
-		ds, err := r.DueDeliveries(epoch, 1000, 1000)
-		if err != nil || len(ds) != 240 {
+		ds, err := r.DueDeliveries(epoch, 2000, 2000)
+		if err != nil || len(ds) != 2*len(es) {
 			return fmt.Errorf("%d deliveries, %v", len(ds), err)
 		}
 		return nil
