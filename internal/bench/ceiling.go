@@ -61,6 +61,14 @@ func fakeMeeting(in *model.CreateMeetingInput) *model.Meeting {
 	}
 }
 
+func fakeAttendees(items []model.CreateAttendeeRequestItem) []model.Attendee {
+	out := make([]model.Attendee, 0, len(items))
+	for _, it := range items {
+		out = append(out, fakeAttendee(it.ExternalUserId))
+	}
+	return out
+}
+
 // bareHandler answers every operation the workloads use.
 func bareHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,11 +80,8 @@ func bareHandler() http.Handler {
 		case r.Method == "POST" && len(segs) == 1 && op == "create-attendees":
 			var in model.CreateMeetingWithAttendeesInput
 			json.Unmarshal(body, &in)
-			res := model.CreateMeetingWithAttendeesOutput{Meeting: fakeMeeting(&in.CreateMeetingInput), Errors: []model.CreateAttendeeError{}}
-			for _, a := range in.Attendees {
-				res.Attendees = append(res.Attendees, fakeAttendee(a.ExternalUserId))
-			}
-			out = res
+			out = model.CreateMeetingWithAttendeesOutput{Meeting: fakeMeeting(&in.CreateMeetingInput),
+				Attendees: fakeAttendees(in.Attendees), Errors: []model.CreateAttendeeError{}}
 		case r.Method == "POST" && len(segs) == 1:
 			var in model.CreateMeetingInput
 			json.Unmarshal(body, &in)
@@ -86,11 +91,7 @@ func bareHandler() http.Handler {
 		case r.Method == "POST" && len(segs) == 3 && op == "batch-create":
 			var in model.BatchCreateAttendeeInput
 			json.Unmarshal(body, &in)
-			res := model.BatchCreateAttendeeOutput{Errors: []model.CreateAttendeeError{}}
-			for _, a := range in.Attendees {
-				res.Attendees = append(res.Attendees, fakeAttendee(a.ExternalUserId))
-			}
-			out = res
+			out = model.BatchCreateAttendeeOutput{Attendees: fakeAttendees(in.Attendees), Errors: []model.CreateAttendeeError{}}
 		case r.Method == "POST" && len(segs) == 3:
 			var in model.CreateAttendeeInput
 			json.Unmarshal(body, &in)
