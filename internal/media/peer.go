@@ -353,7 +353,7 @@ func (p *peer) bindVideo(t *webrtc.RTPTransceiver, mid string) (*videoOut, error
 	if err := t.SetSender(sender, track); err != nil {
 		return nil, fmt.Errorf("video m-section %s: %w", mid, err)
 	}
-	out := &videoOut{owner: p.s, mid: mid, track: track, sender: sender}
+	out := &videoOut{owner: p.s, track: track, sender: sender}
 	p.outs[mid] = out
 	go p.guard("reading feedback", out.readRTCP)
 	return out, nil

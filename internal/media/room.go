@@ -41,8 +41,7 @@ type member struct {
 	content        bool
 	streamID       uint32 // audio stream ID of its current session
 	muted          bool
-	present        bool // announced to the others
-	joined         bool // its joined event was recorded
+	present        bool // announced to the others (its joined event is recorded then)
 	sess           *session
 	drop           *time.Timer // runs while it is disconnected
 	// capsSeq is the outbox position of the capabilities applied last, so
@@ -148,7 +147,6 @@ func (r *room) join(s *session) error {
 	s.rm.Store(r)
 	s.streamID = r.h.nextID()
 	s.caps = s.id.Capabilities
-	s.joined = true
 	ack := signal.New(signal.Frame_JOIN_ACK, r.h.now())
 	ack.Joinack = &signal.JoinAck{WantsCompressedSdp: new(false)}
 	s.send(ack)
@@ -182,8 +180,8 @@ func (r *room) present(s *session, muted bool) {
 		return
 	}
 	s.present = true
-	oldStream := uint32(0)
-	if m.present && m.streamID != s.streamID {
+	wasPresent, oldStream := m.present, uint32(0)
+	if wasPresent && m.streamID != s.streamID {
 		oldStream = m.streamID // a reconnect: the old stream is gone
 		delete(r.volumes, oldStream)
 	}
@@ -200,8 +198,7 @@ func (r *room) present(s *session, muted bool) {
 		// After the new entry, so that clients do not take it for a leave.
 		r.broadcastPresent(streamInfo(r.h.now(), &signal.AudioStream{AudioStreamId: new(oldStream)}), s)
 	}
-	if !m.joined {
-		m.joined = true
+	if !wasPresent {
 		r.h.record(r.meetingID, m.attendeeID, pick(m.content, events.AttendeeContentJoined, events.AttendeeJoined))
 	}
 }
@@ -255,7 +252,7 @@ func (r *room) broadcastPresent(f *signal.Frame, except *session) {
 
 func (r *room) broadcastJoined(f func(*session) *signal.Frame, except *session) {
 	for _, m := range r.members {
-		if s := m.sess; s != nil && s != except && s.joined {
+		if s := m.sess; s != nil && s != except { // members' sessions have all joined
 			s.send(f(s))
 		}
 	}
@@ -329,7 +326,7 @@ func (r *room) dropped(m *member) {
 func (r *room) departLocked(m *member, dropped bool) {
 	delete(r.members, m.attendeeID)
 	r.goneLocked(m, dropped)
-	if m.joined {
+	if m.present {
 		event := pick(m.content, events.AttendeeContentLeft, events.AttendeeLeft)
 		if dropped {
 			event = pick(m.content, events.AttendeeContentDropped, events.AttendeeDropped)
@@ -606,7 +603,7 @@ func (r *room) relay(s *session, msgs []*signal.DataMessagePayload) {
 		return
 	}
 	for _, m := range r.members {
-		if o := m.sess; o != nil && o != s && o.joined {
+		if o := m.sess; o != nil && o != s {
 			o.sendBytes(b)
 		}
 	}

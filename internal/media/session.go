@@ -81,7 +81,6 @@ type session struct {
 	// Guarded by the room's lock.
 	streamID uint32
 	caps     model.AttendeeCapabilities
-	joined   bool // JOIN_ACK sent
 	present  bool // in the roster
 	gone     bool // no longer part of the room
 
@@ -247,8 +246,6 @@ func (s *session) onJoin(j *signal.Join) {
 		switch err := r.join(s); {
 		case errors.Is(err, errRoomClosed):
 			continue // it emptied just now; the next is new
-		case errors.Is(err, errMeetingEnded):
-			s.terminate(statusEnded, closeMeetingEnded)
 		default:
 			s.h.joins.Add(1)
 		}

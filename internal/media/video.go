@@ -83,7 +83,6 @@ func (s *source) keyframe() {
 // source changes.
 type videoOut struct {
 	owner  *session
-	mid    string
 	track  *webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
 
