@@ -601,49 +601,52 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 
 // insertAttendeeRows inserts attendees with one multi-row statement, whose
 // text depends only on the row count (so the connection keeps it
-// prepared); RETURNING gives each one's seq, matched back by ID since row
-// order is not promised.
+// prepared), and sets their seqs.
 func (t *Tx) insertAttendeeRows(as []*store.Attendee) error {
 	args := make([]any, 0, len(as)*10)
-	for _, a := range as {
+	ids := make([]string, len(as))
+	for i, a := range as {
 		args = append(args, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID, a.Capabilities.Audio, a.Capabilities.Video,
 			a.Capabilities.Content, int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt))
+		ids[i] = a.ID
 	}
 	q := `INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content, token_key_id, token_salt, created_at)
 		VALUES ` + placeholders(len(as), 10)
+	return t.insertErr(t.insertRows(q, args, ids, func(i int, seq int64) { as[i].Seq = seq }))
+}
+
+// insertRows runs a multi-row INSERT of rows with the given IDs and hands
+// each row's new seq to set by its position: from the last key where the
+// dialect makes them consecutive, else read back with RETURNING and
+// matched by ID (row order is not promised).
+func (t *Tx) insertRows(q string, args []any, ids []string, set func(i int, seq int64)) error {
 	if t.d.ConsecutiveIDs {
-		return t.insertErr(t.execConsecutive(q, args, func(i int, seq int64) { as[i].Seq = seq }, len(as)))
+		res, err := t.q.ExecContext(t.ctx, t.d.Placeholders(q), args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for i := range ids {
+			set(i, last-int64(len(ids)-1-i))
+		}
+		return nil
 	}
 	rows, err := t.q.QueryContext(t.ctx, t.d.Placeholders(q+` RETURNING id, seq`), args...)
 	if err != nil {
-		return t.insertErr(err)
+		return err
 	}
-	byID := make(map[string]*store.Attendee, len(as))
-	for _, a := range as {
-		byID[a.ID] = a
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
 	}
-	return t.insertErr(scanSeqs(rows, func(id string, seq int64) {
-		if a := byID[id]; a != nil {
-			a.Seq = seq
+	return scanSeqs(rows, func(id string, seq int64) {
+		if i, ok := at[id]; ok {
+			set(i, seq)
 		}
-	}))
-}
-
-// execConsecutive runs a multi-row INSERT of n rows where the dialect
-// gives them consecutive keys, and sets each row's key from the last.
-func (t *Tx) execConsecutive(q string, args []any, set func(i int, key int64), n int) error {
-	res, err := t.q.ExecContext(t.ctx, t.d.Placeholders(q), args...)
-	if err != nil {
-		return err
-	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	for i := range n {
-		set(i, last-int64(n-1-i))
-	}
-	return nil
+	})
 }
 
 // placeholders returns "(?, ?, ?), (?, ?, ?)" for rows of cols values.
@@ -794,43 +797,34 @@ func (t *Tx) AppendEvents(es []*store.Event, destinations []string) error {
 // increases in that order), then all their deliveries in one more.
 func (t *Tx) appendEventRows(rows []pendingEvent) error {
 	args := make([]any, 0, len(rows)*6)
-	deliveries := 0
-	for _, r := range rows {
+	ids := make([]string, len(rows))
+	var deliveries []any
+	for i, r := range rows {
 		e := r.e
 		args = append(args, e.ID, e.MeetingID, e.AccountID, e.Type, string(e.Payload), millis(e.CreatedAt))
-		deliveries += len(r.destinations)
+		ids[i] = e.ID
 	}
 	q := `INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES ` + placeholders(len(rows), 6)
-	var err error
-	if t.d.ConsecutiveIDs {
-		err = t.execConsecutive(q, args, func(i int, seq int64) { rows[i].e.Seq = seq }, len(rows))
-	} else {
-		byID := make(map[string]*store.Event, len(rows))
-		for _, r := range rows {
-			byID[r.e.ID] = r.e
-		}
-		var res *sql.Rows
-		if res, err = t.q.QueryContext(t.ctx, t.d.Placeholders(q+` RETURNING id, seq`), args...); err == nil {
-			err = scanSeqs(res, func(id string, seq int64) {
-				if e := byID[id]; e != nil {
-					e.Seq = seq
-				}
-			})
-		}
-	}
-	if err != nil || deliveries == 0 {
+	if err := t.insertRows(q, args, ids, func(i int, seq int64) { rows[i].e.Seq = seq }); err != nil {
 		return err
 	}
-	dargs := make([]any, 0, deliveries*4)
 	for _, r := range rows {
 		for _, dest := range r.destinations {
 			// Due at once by any clock: 0 is before every time a dispatcher reads.
-			dargs = append(dargs, r.e.Seq, dest, r.e.MeetingID, 0)
+			deliveries = append(deliveries, r.e.Seq, dest, r.e.MeetingID, 0)
 		}
 	}
-	_, err = t.q.ExecContext(t.ctx, t.d.Placeholders(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES `+
-		placeholders(deliveries, 4)), dargs...)
-	return err
+	// As many statements as the row bound asks: a batch's events times its
+	// destinations may exceed what one statement can bind.
+	const cols = 4
+	for start := 0; start < len(deliveries); start += maxRowsPerStatement * cols {
+		chunk := deliveries[start:min(start+maxRowsPerStatement*cols, len(deliveries))]
+		if _, err := t.q.ExecContext(t.ctx, t.d.Placeholders(`INSERT INTO deliveries (event_seq, destination, meeting_id, next_attempt_at) VALUES `+
+			placeholders(len(chunk)/cols, cols)), chunk...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *Tx) CompleteDelivery(eventSeq int64, destination string) error {

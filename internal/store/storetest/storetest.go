@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
 		{"CanceledContext", testCanceledContext},
 		{"BulkInserts", testBulkInserts},
+		{"ManyDeliveries", testManyDeliveries},
 		{"SeveralMeetingsAtOnce", testSeveralMeetingsAtOnce},
 		{"OutboxOrderAndRetries", testOutboxOrderAndRetries},
 		{"OutboxDeadLetters", testOutboxDeadLetters},
@@ -904,6 +905,27 @@ func testOutboxRollsBack(t *testing.T, s store.Store) {
 	if got := due(t, s, epoch, 10); len(got) != 0 {
 		t.Fatalf("a rolled-back event is queued: %v", got)
 	}
+}
+
+// testManyDeliveries writes more deliveries in one call than one SQL
+// statement can bind (SQLite allows 32,766 variables).
+func testManyDeliveries(t *testing.T, s store.Store) {
+	var es []*store.Event
+	for i := 0; i < 600; i++ {
+		es = append(es, &store.Event{ID: uuid.NewString(), MeetingID: "m", AccountID: "1", Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+	}
+	var dests []string
+	for i := 0; i < 25; i++ { // 500 events a statement: 50,000 variables
+		dests = append(dests, fmt.Sprintf("hook:%d", i))
+	}
+	write(t, s, func(w store.Writer) error { return w.AppendEvents(es, dests) })
+	read(t, s, func(r store.Reader) error {
+		ds, err := r.DueDeliveries(epoch, 1000, 20000)
+		if err != nil || len(ds) != len(es)*len(dests) {
+			return fmt.Errorf("%d deliveries, want %d: %v", len(ds), len(es)*len(dests), err)
+		}
+		return nil
+	})
 }
 
 // testBulkInserts writes many attendees and events in one call each.
