@@ -119,10 +119,9 @@ type OpResult struct {
 
 // Result is one run.
 type Result struct {
-	Workload   string        `json:"workload"`
-	Duration   time.Duration `json:"-"`
-	Seconds    float64       `json:"seconds"`
-	Operations []OpResult    `json:"operations"`
+	Workload   string     `json:"workload"`
+	Seconds    float64    `json:"seconds"`
+	Operations []OpResult `json:"operations"`
 	// ServerCPUSeconds is the CPU time the server used during the run,
 	// when its metrics were given.
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
@@ -250,7 +249,7 @@ func summarize(workload string, workers []*Worker, elapsed time.Duration) *Resul
 			byOp[s.op] = append(byOp[s.op], s)
 		}
 	}
-	res := &Result{Workload: workload, Duration: elapsed, Seconds: elapsed.Seconds()}
+	res := &Result{Workload: workload, Seconds: elapsed.Seconds()}
 	for op, ss := range byOp {
 		r := OpResult{Operation: op, Requests: len(ss), PerSecond: float64(len(ss)) / elapsed.Seconds()}
 		durs := make([]time.Duration, 0, len(ss))

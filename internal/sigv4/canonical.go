@@ -198,9 +198,9 @@ func canonicalHeaders(r *http.Request, names []string) (string, error) {
 }
 
 // signedHeaderValues finds the values of a signed header where net/http puts
-// them. net/http moves some headers out of r.Header:
+// them (host, always in r.Host, the Host header or :authority in HTTP/2, is
+// read by canonicalHeaders). net/http moves some headers out of r.Header:
 //
-//   - host: always in r.Host (the Host header, or :authority in HTTP/2).
 //   - content-length: the HTTP/1 server keeps it in r.Header, but not every
 //     path does (HTTP/2 without the header, requests built in code); then
 //     r.ContentLength, which is what the client had when it signed.
@@ -211,12 +211,6 @@ func canonicalHeaders(r *http.Request, names []string) (string, error) {
 //     only expectation a server lets through (any other gets 417 before the
 //     handler runs), so an absent signed expect header stands for it.
 func signedHeaderValues(r *http.Request, name string) ([]string, bool) {
-	if name == "host" {
-		if r.Host == "" {
-			return nil, false
-		}
-		return []string{r.Host}, true
-	}
 	if values := r.Header[canonicalKey(name)]; len(values) > 0 {
 		return values, true
 	}

@@ -575,8 +575,6 @@ func (s *Store) finish(ctx context.Context, w *sqlstore.Tx) error {
 	return err
 }
 
-// run calls fn and turns a panic into an error, so that one bad callback
-// cannot take the writer (and every later write) down with it.
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.View(ctx, func(r store.Reader) error {

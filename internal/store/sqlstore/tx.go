@@ -582,9 +582,9 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	for _, a := range as {
 		if counts[a.MeetingID] == 0 {
 			meetings = append(meetings, a.MeetingID)
+			t.change(a.MeetingID, "") // its count
 		}
 		counts[a.MeetingID]++
-		t.change(a.MeetingID, "") // its count
 	}
 	for start := 0; start < len(as); start += maxRowsPerStatement {
 		if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
