@@ -152,9 +152,9 @@ func appendString(b []byte, s string) []byte {
 // delivered (Payload).
 const storedPrefix = `{"region":`
 
-func (e *Envelope) appendStored(b []byte) []byte {
+func (d *Detail) appendStored(b []byte, region string) []byte {
 	b = append(b, storedPrefix...)
-	b = appendString(b, e.Region)
+	b = appendString(b, region)
 	b = append(b, `,"detail":{"version":"0"`...)
-	return append(e.Detail.appendVariable(b), "}}"...)
+	return append(d.appendVariable(b), "}}"...)
 }

@@ -118,33 +118,32 @@ type Attendee struct {
 // New makes an event about a meeting (and an attendee, when a is not nil)
 // as the store's outbox keeps it; Payload renders it.
 func New(eventType string, m *store.Meeting, a *Attendee, at time.Time) *store.Event {
-	at = at.UTC()
-	env := envelope(eventType, uuid.NewString(), m.AccountID, m.APIRegion, m.ID, at)
-	env.Detail.ExternalMeetingID = m.ExternalMeetingID
-	env.Detail.MediaRegion = m.MediaRegion
+	// Only what the outbox row's columns do not hold is built here, in the
+	// writer's transaction; Payload builds the rest when it is delivered.
+	d := Detail{ExternalMeetingID: m.ExternalMeetingID, MediaRegion: m.MediaRegion}
 	if a != nil {
-		env.Detail.AttendeeID = a.ID
-		env.Detail.ExternalUserID = a.ExternalUserID
+		d.AttendeeID = a.ID
+		d.ExternalUserID = a.ExternalUserID
 		if withNetworkType(eventType) {
-			env.Detail.NetworkType = "Voip"
+			d.NetworkType = "Voip"
 		}
 		if eventType == AttendeeCapabilitiesUpdated && a.Capabilities != nil {
-			env.Detail.Success = "1"
-			env.Detail.AttendeeCapabilities = &capabilities{Audio: a.Capabilities.Audio, Video: a.Capabilities.Video, Content: a.Capabilities.Content}
+			d.Success = "1"
+			d.AttendeeCapabilities = &capabilities{Audio: a.Capabilities.Audio, Video: a.Capabilities.Video, Content: a.Capabilities.Content}
 		}
 	}
 	if cfg := m.Transcription; cfg != nil && (eventType == TranscriptionStarted || eventType == TranscriptionStopped) {
-		env.Detail.TranscriptionRegion = transcriptionRegion(cfg, m.MediaRegion)
+		d.TranscriptionRegion = transcriptionRegion(cfg, m.MediaRegion)
 		b, _ := json.Marshal(cfg) // plain data: cannot fail
-		env.Detail.TranscriptionConfiguration = string(b)
+		d.TranscriptionConfiguration = string(b)
 	}
 	return &store.Event{
-		ID:        env.ID,
+		ID:        uuid.NewString(),
 		MeetingID: m.ID,
 		AccountID: m.AccountID,
 		Type:      eventType,
-		Payload:   env.appendStored(make([]byte, 0, 192)),
-		CreatedAt: at,
+		Payload:   d.appendStored(make([]byte, 0, 192), m.APIRegion),
+		CreatedAt: at.UTC(),
 	}
 }
 
