@@ -22,8 +22,11 @@ func (s *Service) CreateAttendee(ctx context.Context, c Caller, in *model.Create
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	job := &attendeeJob{ctx: ctx, caller: c, meetingID: normalizeID(in.MeetingId),
-		items: []model.CreateAttendeeRequestItem{{ExternalUserId: in.ExternalUserId, Capabilities: in.Capabilities}}}
+	job, err := s.newJob(ctx, c, normalizeID(in.MeetingId),
+		[]model.CreateAttendeeRequestItem{{ExternalUserId: in.ExternalUserId, Capabilities: in.Capabilities}})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.adder.submit(job); err != nil {
 		return nil, err
 	}
@@ -43,7 +46,10 @@ func (s *Service) BatchCreateAttendee(ctx context.Context, c Caller, in *model.B
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	job := &attendeeJob{ctx: ctx, caller: c, meetingID: normalizeID(in.MeetingId), items: in.Attendees}
+	job, err := s.newJob(ctx, c, normalizeID(in.MeetingId), in.Attendees)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.adder.submit(job); err != nil {
 		return nil, err
 	}
@@ -88,10 +94,29 @@ type attendeeJob struct {
 	caller    Caller
 	meetingID string
 	items     []model.CreateAttendeeRequestItem
+	// ids and salts are what items[i] gets if it is a new attendee.
+	ids   []string
+	salts [][]byte
 
 	res  []added // one per item, when err is nil
 	err  error   // the request's own failure (its meeting is gone, ...)
 	done chan struct{}
+}
+
+// newJob prepares a request's attendees. The ID and join-token salt each
+// one gets if it is new are drawn here, on the caller's goroutine, rather
+// than in the transaction, which on SQLite is the single writer's time.
+func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items []model.CreateAttendeeRequestItem) (*attendeeJob, error) {
+	j := &attendeeJob{ctx: ctx, caller: c, meetingID: meetingID, items: items,
+		ids: make([]string, len(items)), salts: make([][]byte, len(items))}
+	for i := range items {
+		salt, err := token.NewSalt()
+		if err != nil {
+			return nil, err
+		}
+		j.ids[i], j.salts[i] = s.newID(), salt
+	}
+	return j, nil
 }
 
 // addAttendees adds the attendees of several requests, for one meeting or
@@ -155,12 +180,8 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 				j.res[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
 				continue
 			}
-			salt, err := token.NewSalt()
-			if err != nil {
-				return err
-			}
-			a := &store.Attendee{ID: s.newID(), MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
-				Capabilities: caps, TokenKeyID: keyID, TokenSalt: salt, CreatedAt: now}
+			a := &store.Attendee{ID: j.ids[i], MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
+				Capabilities: caps, TokenKeyID: keyID, TokenSalt: j.salts[i], CreatedAt: now}
 			fresh = append(fresh, a)
 			newPer[m.ID]++
 			known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] = a

@@ -39,8 +39,11 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 		return nil, err
 	}
 	var m store.Meeting
-	job := &attendeeJob{ctx: ctx, caller: c, items: in.Attendees}
-	err := s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
+	job, err := s.newJob(ctx, c, "", in.Attendees)
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
 		var err error
 		if m, err = s.createMeeting(w, c, &in.CreateMeetingInput); err != nil {
 			return err
