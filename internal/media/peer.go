@@ -405,11 +405,7 @@ func (p *peer) readAudio(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}
 	in := p.s.room().mix.input(p.s)
 	defer p.s.room().mix.dropInput(p.s)
-	for {
-		pkt, _, err := track.ReadRTP()
-		if err != nil {
-			return
-		}
+	readRTP(track, func(pkt *rtp.Packet) {
 		level := uint8(unknownLevel)
 		if levelID != 0 {
 			if b := pkt.GetExtension(levelID); len(b) > 0 {
@@ -419,22 +415,34 @@ func (p *peer) readAudio(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 				}
 			}
 		}
-		in.push(pkt.Payload, level)
-	}
+		in.push(pkt.Payload, level) // copies the payload
+	})
 }
 
 // readVideo forwards the camera (or shared screen) to the session's
 // current video source, if it has one.
 func (p *peer) readVideo(track *webrtc.TrackRemote) {
 	var buf []*videoOut
+	readRTP(track, func(pkt *rtp.Packet) {
+		if src := p.s.source.Load(); src != nil {
+			buf = src.forward(pkt, buf) // writes copies, synchronously
+		}
+	})
+}
+
+// readRTP hands each packet of a track to handle, which must not keep the
+// packet or its payload: one buffer and one packet serve them all, where
+// Pion's ReadRTP allocates both for every packet. It stops, as ReadRTP
+// does, at the first error.
+func readRTP(track *webrtc.TrackRemote, handle func(*rtp.Packet)) {
+	buf := make([]byte, 1500) // at least Pion's receive MTU (1460)
+	var pkt rtp.Packet
 	for {
-		pkt, _, err := track.ReadRTP()
-		if err != nil {
+		n, _, err := track.Read(buf)
+		if err != nil || pkt.Unmarshal(buf[:n]) != nil {
 			return
 		}
-		if src := p.s.source.Load(); src != nil {
-			buf = src.forward(pkt, buf)
-		}
+		handle(&pkt)
 	}
 }
 
