@@ -24,7 +24,8 @@ func benchService(b *testing.B) *Service {
 }
 
 // BenchmarkCreateAttendee is the domain and store cost of CreateAttendee,
-// with many requests at once, as a server has them.
+// with many requests at once, as a server has them: each caller fills a
+// meeting of its own, as the load tool's workers do.
 func BenchmarkCreateAttendee(b *testing.B) {
 	s := benchService(b)
 	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
@@ -36,14 +37,18 @@ func BenchmarkCreateAttendee(b *testing.B) {
 		}
 		meetings = append(meetings, m.MeetingId)
 	}
-	var n atomic.Int64
+	var next, n atomic.Int64
 	b.SetParallelism(16)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		meeting, added := meetings[int(next.Add(1))%len(meetings)], 0
 		for pb.Next() {
-			i := n.Add(1)
-			_, err := s.CreateAttendee(context.Background(), c, &model.CreateAttendeeInput{MeetingId: meetings[int(i/200)%len(meetings)], ExternalUserId: fmt.Sprintf("user-%d", i)})
+			if added == 200 {
+				meeting, added = meetings[int(next.Add(1))%len(meetings)], 0
+			}
+			added++
+			_, err := s.CreateAttendee(context.Background(), c, &model.CreateAttendeeInput{MeetingId: meeting, ExternalUserId: fmt.Sprintf("user-%d", n.Add(1))})
 			if err != nil {
 				b.Error(err)
 				return
