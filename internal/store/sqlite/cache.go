@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -33,14 +35,18 @@ func newReadCache(max int) *readCache {
 	return &readCache{max: max, meetings: map[string]store.Meeting{}, attendees: map[string]map[string]store.Attendee{}}
 }
 
-// changed is a batch's record of the rows it changed.
+// changed is a batch's record of the rows it changed (a sqlstore.Changes).
 type changed struct {
 	meetings  map[string]bool
+	counts    map[string]int // attendee-count moves, for meetings not in meetings
 	attendees map[[2]string]bool
 	all       bool
+	// undone is set when part of the batch was rolled back: its counts may
+	// hold moves that never committed, so their meetings leave the cache.
+	undone bool
 }
 
-func (c *changed) add(meetingID, attendeeID string) {
+func (c *changed) Changed(meetingID, attendeeID string) {
 	switch {
 	case meetingID == sqlstore.All:
 		c.all = true
@@ -57,6 +63,22 @@ func (c *changed) add(meetingID, attendeeID string) {
 	}
 }
 
+func (c *changed) Counted(meetingID string, delta int) {
+	if c.counts == nil {
+		c.counts = map[string]int{}
+	}
+	c.counts[meetingID] += delta
+}
+
+// touched reports whether the batch has changed a meeting's row so far.
+func (c *changed) touched(id string) bool {
+	if c.all || c.meetings[id] {
+		return true
+	}
+	_, ok := c.counts[id]
+	return ok
+}
+
 // beginCommit marks a commit under way: no reader may fill from now on.
 func (c *readCache) beginCommit() { c.epoch.Add(1) }
 
@@ -70,6 +92,19 @@ func (c *readCache) endCommit(ch *changed) {
 	default:
 		for id := range ch.meetings {
 			delete(c.meetings, id)
+		}
+		// A meeting whose only change is its attendee count stays, brought
+		// up to date: the writer finds the meetings it fills in the cache.
+		for id, delta := range ch.counts {
+			m, ok := c.meetings[id]
+			switch {
+			case !ok:
+			case ch.undone:
+				delete(c.meetings, id)
+			default:
+				m.AttendeeCount += delta
+				c.meetings[id] = m
+			}
 		}
 		for k := range ch.attendees {
 			if k[1] == sqlstore.All {
@@ -106,10 +141,42 @@ func (c *readCache) putMeeting(m store.Meeting, epoch uint64) {
 	if epoch%2 != 0 || c.epoch.Load() != epoch {
 		return
 	}
+	c.keepMeetingLocked(m)
+}
+
+func (c *readCache) keepMeetingLocked(m store.Meeting) {
 	if len(c.meetings) >= c.max {
 		sqlstore.EvictHalf(c.meetings)
 	}
 	c.meetings[m.ID] = m
+}
+
+// lockedMeetings looks up meetings for the writer: those cached that the
+// batch has not changed, and the IDs of the others.
+func (c *readCache) lockedMeetings(ids []string, ch *changed) (found []store.Meeting, missing []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if m, ok := c.meetings[id]; ok && !ch.touched(id) {
+			found = append(found, m)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing
+}
+
+// keepLocked fills the cache with meetings the writer read in its
+// transaction, but for those the batch has changed: the others are as
+// last committed, whatever the epoch (only the writer commits).
+func (c *readCache) keepLocked(ms []store.Meeting, ch *changed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range ms {
+		if !ch.touched(m.ID) {
+			c.keepMeetingLocked(m)
+		}
+	}
 }
 
 func (c *readCache) putAttendee(a store.Attendee, epoch uint64) {
@@ -174,4 +241,44 @@ func (r *cachedReader) Attendee(meetingID, attendeeID string) (store.Attendee, e
 		r.cache.putAttendee(a, r.epoch)
 	}
 	return a, err
+}
+
+// cachedWriter serves the meetings a write locks from the cache: on SQLite
+// the single writer is the lock, and a meeting the batch has not changed
+// yet is the one last committed. Those it reads from the database fill the
+// cache, so that the batches after it find them: CreateAttendee locks its
+// meeting in every batch, and the count it changes stays cached.
+type cachedWriter struct {
+	*sqlstore.Tx
+	cache *readCache
+	ch    *changed
+}
+
+func (w *cachedWriter) LockMeeting(accountID, id string) (store.Meeting, error) {
+	ms, err := w.LockMeetings([]string{id})
+	if err != nil {
+		return store.Meeting{}, err
+	}
+	if len(ms) == 0 || ms[0].AccountID != accountID {
+		return store.Meeting{}, store.ErrNotFound
+	}
+	return ms[0], nil
+}
+
+func (w *cachedWriter) LockMeetings(ids []string) ([]store.Meeting, error) {
+	found, missing := w.cache.lockedMeetings(ids, w.ch)
+	if len(missing) == 0 {
+		return found, nil
+	}
+	read, err := w.Tx.LockMeetings(missing)
+	if err != nil {
+		return nil, err
+	}
+	w.cache.keepLocked(read, w.ch)
+	if len(found) == 0 {
+		return read, nil
+	}
+	found = append(found, read...)
+	slices.SortFunc(found, func(a, b store.Meeting) int { return strings.Compare(a.ID, b.ID) })
+	return found, nil
 }

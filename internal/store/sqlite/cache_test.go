@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -99,5 +100,165 @@ func TestCacheNeverServesAStaleRow(t *testing.T) {
 	wg.Wait()
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a deleted attendee is still served: %v", err)
+	}
+}
+
+// lockedCount returns a meeting's attendee count as the writer sees it
+// (through the cache when it can) and as the database holds it.
+func lockedCount(t *testing.T, s *Store, m *store.Meeting) (seen, stored int) {
+	t.Helper()
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		got, err := w.LockMeeting(m.AccountID, m.ID)
+		if err != nil {
+			return err
+		}
+		db, err := w.(*cachedWriter).Tx.LockMeetings([]string{m.ID})
+		if err != nil || len(db) != 1 {
+			return fmt.Errorf("meeting read from the database: %v %v", db, err)
+		}
+		seen, stored = got.AttendeeCount, db[0].AttendeeCount
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seen, stored
+}
+
+func cacheTestStore(t *testing.T) (*Store, *store.Meeting) {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "c.db"), Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1",
+		ClientRequestToken: "t", ParamsHash: "h", ExternalMeetingID: "e", MediaRegion: "us-east-1", MaxAttendees: 250,
+		CreatedAt: now, LastActiveAt: now}
+	if err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertMeeting(m) }); err != nil {
+		t.Fatal(err)
+	}
+	return s, m
+}
+
+func cacheTestAttendee(m *store.Meeting, i int) *store.Attendee {
+	return &store.Attendee{ID: fmt.Sprintf("01a21db6-3fb5-7532-aa42-%012x", i), MeetingID: m.ID, AccountID: m.AccountID,
+		ExternalUserID: fmt.Sprintf("user-%d", i), Capabilities: model.AttendeeCapabilities{Audio: "None", Video: "None", Content: "None"},
+		TokenSalt: []byte("salt"), CreatedAt: m.CreatedAt}
+}
+
+// TestWriterCacheKeepsCountsExact adds and removes attendees through
+// writes that lock their meeting from the cache, and checks that the count
+// they see is the stored one after every commit.
+func TestWriterCacheKeepsCountsExact(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	next := 0
+	for round := 0; round < 20; round++ {
+		err := s.Write(ctx, func(w store.Writer) error {
+			if _, err := w.LockMeetings([]string{m.ID}); err != nil {
+				return err
+			}
+			var as []*store.Attendee
+			for range 1 + round%3 {
+				next++
+				as = append(as, cacheTestAttendee(m, next))
+			}
+			return w.InsertAttendees(as)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round%4 == 3 {
+			if err := s.Write(ctx, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				return w.DeleteAttendee(m.ID, cacheTestAttendee(m, next).ID)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if seen, stored := lockedCount(t, s, m); seen != stored {
+			t.Fatalf("round %d: the writer saw %d attendees, the database holds %d", round, seen, stored)
+		}
+	}
+	if _, ok := s.cache.meeting(m.ID); !ok {
+		t.Fatal("a meeting whose count changed left the cache: the writer reads it from SQLite every time")
+	}
+}
+
+// TestWriterCacheSeesTheBatchsOwnChanges locks a meeting again after
+// changing its count in the same transaction: the second lock must see the
+// change, which only the database has until the commit.
+func TestWriterCacheSeesTheBatchsOwnChanges(t *testing.T) {
+	s, m := cacheTestStore(t)
+	lockedCount(t, s, m) // cached now
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		if err := w.InsertAttendees([]*store.Attendee{cacheTestAttendee(m, 1), cacheTestAttendee(m, 2)}); err != nil {
+			return err
+		}
+		got, err := w.LockMeeting(m.AccountID, m.ID)
+		if err != nil {
+			return err
+		}
+		if got.AttendeeCount != 2 {
+			return fmt.Errorf("locked again in the same transaction: %d attendees, want 2", got.AttendeeCount)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen, stored := lockedCount(t, s, m); seen != 2 || stored != 2 {
+		t.Fatalf("after the commit: seen %d, stored %d, want 2", seen, stored)
+	}
+}
+
+// TestWriterCacheForgetsRolledBackChanges fails writes after they changed
+// something, so that the batch is rolled back: neither their count moves
+// nor a meeting they inserted may reach the cache.
+func TestWriterCacheForgetsRolledBackChanges(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	lockedCount(t, s, m) // cached now
+	boom := errors.New("boom")
+	err := s.Write(ctx, func(w store.Writer) error {
+		if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+			return err
+		}
+		if err := w.InsertAttendees([]*store.Attendee{cacheTestAttendee(m, 1)}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the callback's error", err)
+	}
+	if seen, stored := lockedCount(t, s, m); seen != 0 || stored != 0 {
+		t.Fatalf("after a rolled-back addition: seen %d, stored %d, want 0", seen, stored)
+	}
+
+	ghost := *m
+	ghost.ID, ghost.ClientRequestToken = "01a21db6-2c58-7b21-9f77-de46597f7400", "t2"
+	err = s.Write(ctx, func(w store.Writer) error {
+		if err := w.InsertMeeting(&ghost); err != nil {
+			return err
+		}
+		if ms, err := w.LockMeetings([]string{ghost.ID}); err != nil || len(ms) != 1 {
+			return fmt.Errorf("the new meeting in its own transaction: %v %v", ms, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the callback's error", err)
+	}
+	err = s.Write(ctx, func(w store.Writer) error {
+		_, err := w.LockMeeting(ghost.AccountID, ghost.ID)
+		return err
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a meeting whose insert was rolled back: %v, want ErrNotFound", err)
 	}
 }

@@ -439,10 +439,11 @@ func (s *Store) commit(batch []*request) {
 	// must not interrupt a transaction that carries others.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	w := sqlstore.NewTx(ctx, s.w, s.queries)
+	tx := sqlstore.NewTx(ctx, s.w, s.queries)
 	var ch changed
-	w.OnChange(ch.add)
-	w.DeferEvents()
+	tx.OnChange(&ch)
+	tx.DeferEvents()
+	w := &cachedWriter{Tx: tx, cache: s.cache, ch: &ch}
 	// Whatever happens to the batch, every row it touched leaves the read
 	// cache (rows of failed transactions too: dropping is harmless) before
 	// any caller hears of the outcome, so that no one reads their own write
@@ -456,6 +457,9 @@ func (s *Store) commit(batch []*request) {
 		}
 	}()
 	rest, err := s.commitTogether(ctx, w, batch, &outcomes)
+	if err != nil {
+		ch.undone = true
+	}
 	if err == errPoisoned {
 		err = s.commitIsolated(ctx, w, rest, &outcomes)
 	}
@@ -487,7 +491,7 @@ func (s *Store) exec(ctx context.Context, q string) error {
 // after changing something poisons the transaction: it is rolled back and
 // the requests still unanswered are returned with errPoisoned. On any
 // other error, the unanswered requests are returned with it.
-func (s *Store) commitTogether(ctx context.Context, w *sqlstore.Tx, batch []*request, outcomes *[]outcome) ([]*request, error) {
+func (s *Store) commitTogether(ctx context.Context, w *cachedWriter, batch []*request, outcomes *[]outcome) ([]*request, error) {
 	if err := s.exec(ctx, beginWrite); err != nil {
 		return batch, err
 	}
@@ -525,7 +529,7 @@ func (s *Store) commitTogether(ctx context.Context, w *sqlstore.Tx, batch []*req
 
 // commitIsolated runs the batch in one transaction with each request in a
 // savepoint of its own, so that a failing one rolls back only itself.
-func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*request, outcomes *[]outcome) error {
+func (s *Store) commitIsolated(ctx context.Context, w *cachedWriter, batch []*request, outcomes *[]outcome) error {
 	if err := s.exec(ctx, beginWrite); err != nil {
 		return err
 	}
@@ -564,7 +568,7 @@ func (s *Store) commitIsolated(ctx context.Context, w *sqlstore.Tx, batch []*req
 
 // finish writes a batch's deferred events and commits; on failure it rolls
 // back, leaving no transaction open.
-func (s *Store) finish(ctx context.Context, w *sqlstore.Tx) error {
+func (s *Store) finish(ctx context.Context, w *cachedWriter) error {
 	err := w.FlushEvents()
 	if err == nil {
 		err = s.exec(ctx, commitTx)

@@ -52,11 +52,9 @@ type Tx struct {
 	q   Querier
 	d   *Dialect
 	sql *Queries
-	// changed, when set, hears of every row a write changes: a meeting
-	// (attendeeID ""), one attendee, all of a meeting's attendees
-	// (attendeeID All), or anything at all (meetingID All). A store with a
-	// cache invalidates with it.
-	changed func(meetingID, attendeeID string)
+	// changes, when set, hears of every row a write changes. A store with
+	// a cache keeps it correct with them.
+	changes Changes
 	// dirty is set by every method that may change the database.
 	dirty bool
 	// deferEvents keeps appended events in pending until FlushEvents, so
@@ -105,12 +103,29 @@ func (t *Tx) Dirty() bool { return t.dirty }
 // ResetDirty clears what Dirty reports.
 func (t *Tx) ResetDirty() { t.dirty = false }
 
-// OnChange sets the function that hears of changed rows.
-func (t *Tx) OnChange(fn func(meetingID, attendeeID string)) { t.changed = fn }
+// Changes hears of the rows a Tx changes, before it changes them.
+type Changes interface {
+	// Changed reports a changed meeting (attendeeID ""), one attendee, all
+	// of a meeting's attendees (attendeeID All), or anything at all
+	// (meetingID All).
+	Changed(meetingID, attendeeID string)
+	// Counted reports that a meeting's attendee count moves by delta, and
+	// nothing else of the meeting's row changes.
+	Counted(meetingID string, delta int)
+}
+
+// OnChange sets what hears of changed rows.
+func (t *Tx) OnChange(c Changes) { t.changes = c }
 
 func (t *Tx) change(meetingID, attendeeID string) {
-	if t.changed != nil {
-		t.changed(meetingID, attendeeID)
+	if t.changes != nil {
+		t.changes.Changed(meetingID, attendeeID)
+	}
+}
+
+func (t *Tx) count(meetingID string, delta int) {
+	if t.changes != nil {
+		t.changes.Counted(meetingID, delta)
 	}
 }
 
@@ -135,7 +150,6 @@ type Queries struct {
 	dueMeetings, purgeEnded, purgeTags                                  string
 	attendee, attendeeByExternal, attendees                             string
 	insertAttendee, countAttendee, deleteAttendee, deleteAllAttendees   string
-	uncountAttendee                                                     string
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
 	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
@@ -184,7 +198,6 @@ func NewQueries(d *Dialect) *Queries {
 		insertAttendee: p(`INSERT INTO attendees (id, meeting_id, account_id, external_user_id, audio, video, content,
 			token_key_id, token_salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
 		countAttendee:      p(`UPDATE meetings SET attendee_count = attendee_count + ? WHERE id = ?`),
-		uncountAttendee:    p(`UPDATE meetings SET attendee_count = attendee_count - 1 WHERE id = ?`),
 		deleteAttendee:     p(`DELETE FROM attendees WHERE meeting_id = ? AND id = ?`),
 		deleteAllAttendees: p(`DELETE FROM attendees WHERE meeting_id = ? RETURNING ` + attendeeColumns),
 		updateCaps:         p(`UPDATE attendees SET audio = ?, video = ?, content = ? WHERE meeting_id = ? AND id = ?`),
@@ -443,6 +456,7 @@ func (t *Tx) Meetings(f store.MeetingFilter) ([]store.Meeting, error) {
 
 func (t *Tx) InsertMeeting(m *store.Meeting) error {
 	t.dirty = true
+	t.change(m.ID, "") // new to a cache, but not committed yet
 	details, err := json.Marshal(m.Details)
 	if err != nil {
 		return err
@@ -568,7 +582,7 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	}
 	if len(as) == 1 {
 		a := as[0]
-		t.change(a.MeetingID, "") // its count
+		t.count(a.MeetingID, 1)
 		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
 			a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
 			int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
@@ -582,9 +596,11 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	for _, a := range as {
 		if counts[a.MeetingID] == 0 {
 			meetings = append(meetings, a.MeetingID)
-			t.change(a.MeetingID, "") // its count
 		}
 		counts[a.MeetingID]++
+	}
+	for _, id := range meetings {
+		t.count(id, counts[id])
 	}
 	for start := 0; start < len(as); start += maxRowsPerStatement {
 		if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
@@ -681,12 +697,12 @@ func (t *Tx) insertErr(err error) error {
 
 func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
 	t.dirty = true
-	t.change(meetingID, "")
+	t.count(meetingID, -1)
 	t.change(meetingID, attendeeID)
 	if err := t.execOne(t.sql.deleteAttendee, meetingID, attendeeID); err != nil {
 		return err
 	}
-	return t.execOne(t.sql.uncountAttendee, meetingID)
+	return t.execOne(t.sql.countAttendee, -1, meetingID)
 }
 
 func (t *Tx) UpdateCapabilities(meetingID, attendeeID string, c model.AttendeeCapabilities) error {
