@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,6 +43,16 @@ type keyFile struct {
 // and a cursor can never be confused even if their inputs collide.
 type derived struct {
 	join, cursor []byte
+	// joinMACs pools HMAC states keyed with join: Reset takes one back to
+	// its keyed state without hashing the key's pad again, and minting
+	// (every attendee a request returns) allocates nothing for the MAC.
+	joinMACs *sync.Pool
+}
+
+// joinMAC is a pooled HMAC state and a buffer for its message.
+type joinMAC struct {
+	h   hash.Hash
+	msg []byte
 }
 
 // Keyring holds the keys: the active one mints, every one verifies. Keys are
@@ -80,7 +91,10 @@ func derive(secret []byte) derived {
 		m.Write([]byte(label))
 		return m.Sum(nil)
 	}
-	return derived{join: sub("carillon join token v1"), cursor: sub("carillon cursor v1")}
+	join := sub("carillon join token v1")
+	return derived{join: join, cursor: sub("carillon cursor v1"), joinMACs: &sync.Pool{New: func() any {
+		return &joinMAC{h: hmac.New(sha256.New, join)}
+	}}}
 }
 
 // Ephemeral returns a keyring with one random key that is kept nowhere: its

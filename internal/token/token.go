@@ -70,20 +70,23 @@ func (kr *Keyring) JoinToken(c JoinClaims) (string, error) {
 	raw = binary.BigEndian.AppendUint32(raw, c.KeyID)
 	raw = append(raw, meeting[:]...)
 	raw = append(raw, attendee[:]...)
-	raw = append(raw, joinMAC(d.join, c.AccountID, meeting, attendee, c.Salt)...)
+	raw = d.appendJoinMAC(raw, c.AccountID, meeting, attendee, c.Salt)
 	return base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
-func joinMAC(key []byte, accountID string, meeting, attendee uuid.UUID, salt []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	var n [2]byte
-	binary.BigEndian.PutUint16(n[:], uint16(len(accountID)))
-	m.Write(n[:])
-	m.Write([]byte(accountID))
-	m.Write(meeting[:])
-	m.Write(attendee[:])
-	m.Write(salt)
-	return m.Sum(nil)
+// appendJoinMAC appends the MAC of a join token to dst.
+func (d derived) appendJoinMAC(dst []byte, accountID string, meeting, attendee uuid.UUID, salt []byte) []byte {
+	m := d.joinMACs.Get().(*joinMAC)
+	defer d.joinMACs.Put(m)
+	msg := binary.BigEndian.AppendUint16(m.msg[:0], uint16(len(accountID)))
+	msg = append(msg, accountID...)
+	msg = append(msg, meeting[:]...)
+	msg = append(msg, attendee[:]...)
+	msg = append(msg, salt...)
+	m.msg = msg
+	m.h.Reset()
+	m.h.Write(msg)
+	return m.h.Sum(dst)
 }
 
 // ParsedJoinToken is what a join token says before it is checked.
@@ -132,7 +135,7 @@ func (kr *Keyring) CheckJoinToken(p ParsedJoinToken, accountID string, salt []by
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	return hmac.Equal(p.mac, joinMAC(d.join, accountID, meeting, attendee, salt))
+	return hmac.Equal(p.mac, d.appendJoinMAC(nil, accountID, meeting, attendee, salt))
 }
 
 // A cursor is base64url (no padding) of
