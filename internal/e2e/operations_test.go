@@ -227,6 +227,23 @@ func TestBatchCreateAttendee(t *testing.T) {
 	if fmt.Sprint(errs) != "[bob:BadRequest frank:ResourceLimitExceeded]" {
 		t.Fatalf("errors %v", errs)
 	}
+
+	// A meeting without attendees has none to find: a repeat within the
+	// batch still gets the one attendee.
+	empty := e.createMeeting("batch-empty")
+	out, err = e.client.BatchCreateAttendeeWithContext(e.ctx(), &chimesdkmeetings.BatchCreateAttendeeInput{
+		MeetingId: empty.MeetingId,
+		Attendees: []*chimesdkmeetings.CreateAttendeeRequestItem{{ExternalUserId: aws.String("zoe")}, {ExternalUserId: aws.String("zoe")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Attendees) != 2 || *out.Attendees[0].AttendeeId != *out.Attendees[1].AttendeeId {
+		t.Fatalf("a repeat within a batch to an empty meeting: %v", out.Attendees)
+	}
+	if again := e.createAttendee(*empty.MeetingId, "zoe"); *again.AttendeeId != *out.Attendees[0].AttendeeId {
+		t.Fatal("the batch's attendee was not found again")
+	}
 }
 
 func TestExternalUserIdIsIdempotent(t *testing.T) {

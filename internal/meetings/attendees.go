@@ -122,11 +122,11 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 // addAttendees adds the attendees of several requests, for one meeting or
 // several, in a transaction: the meetings are locked, so that ceilings and
 // ExternalUserIds hold under any concurrency; one read finds the
-// ExternalUserIds the meetings have; one insert adds the new attendees; one
-// statement counts them; their events follow. A repeated ExternalUserId
-// (also within one request) gets the existing attendee; an attendee that
-// breaks a capability rule or finds its meeting full gets its error; the
-// others are added. meetings holds the locked meetings by ID (their counts
+// ExternalUserIds the meetings have (if they have any attendees); one insert
+// adds the new attendees; one statement counts them; their events follow. A
+// repeated ExternalUserId (also within one request) gets the existing
+// attendee; an attendee that breaks a capability rule or finds its meeting
+// full gets its error; the others are added. meetings holds the locked meetings by ID (their counts
 // are kept current); a job whose meeting is missing, ended or another
 // account's gets NotFound.
 func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
@@ -139,6 +139,9 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 			j.err = meetingNotFound(j.meetingID)
 			continue
 		}
+		if m.AttendeeCount == 0 {
+			continue // locked and empty: no ExternalUserId to find
+		}
 		for _, it := range j.items {
 			k := store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}
 			if !seen[k] {
@@ -147,12 +150,12 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 			}
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	existing, err := w.AttendeesByExternalIDs(keys)
-	if err != nil {
-		return err
+	var existing []store.Attendee
+	if len(keys) > 0 {
+		var err error
+		if existing, err = w.AttendeesByExternalIDs(keys); err != nil {
+			return err
+		}
 	}
 	known := make(map[store.AttendeeKey]*store.Attendee, len(keys))
 	for i := range existing {
