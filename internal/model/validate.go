@@ -54,12 +54,38 @@ func (v *violations) err() error {
 
 // stringRule is the constraint set of one string shape of the model.
 type stringRule struct {
-	min, max  int
-	pattern   *regexp.Regexp
+	min, max int
+	pattern  *regexp.Regexp
+	// runes, when set, is the pattern checked by hand, a rune at a time:
+	// for a pattern that is one character class, repeated.
+	runes     func(rune) bool
 	enum      []string
 	sensitive bool // never echo the value
 	// reservedPrefix refuses values starting with "aws:" in any case.
 	reservedPrefix bool
+}
+
+func (r stringRule) matches(s string) bool {
+	if r.runes == nil {
+		return r.pattern.MatchString(s)
+	}
+	for _, c := range s {
+		if !r.runes(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// externalUserIDRune reports whether c is in externalUserIDPattern's class,
+// checked by hand because every attendee added checks it. (\s is RE2's
+// ASCII whitespace.)
+func externalUserIDRune(c rune) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', 'À' <= c && c <= 'ÿ':
+		return true
+	}
+	return strings.ContainsRune("-_&@+=,(){}[]/«».:|'\"#\t\n\f\r ", c)
 }
 
 // mustPattern anchors a model pattern: AWS matches a pattern against the
@@ -85,7 +111,7 @@ var (
 
 var (
 	ruleClientRequestToken = stringRule{min: 2, max: 64, pattern: clientRequestTokenPattern, sensitive: true}
-	ruleExternalUserID     = stringRule{min: 2, max: 64, pattern: externalUserIDPattern, sensitive: true, reservedPrefix: true}
+	ruleExternalUserID     = stringRule{min: 2, max: 64, pattern: externalUserIDPattern, runes: externalUserIDRune, sensitive: true, reservedPrefix: true}
 	ruleExternalMeetingID  = stringRule{min: 2, max: 64, sensitive: true, reservedPrefix: true}
 	ruleMediaRegion        = stringRule{min: 2, max: 64}
 	rulePrimaryMeetingID   = stringRule{min: 2, max: 64}
@@ -150,7 +176,7 @@ func (v *violations) checkString(path, value string, r stringRule) {
 		v.add(path, "", false, "Member must be valid UTF-8")
 		return
 	}
-	if r.pattern != nil && !r.pattern.MatchString(value) {
+	if r.pattern != nil && !r.matches(value) {
 		v.add(path, value, show, "Member must satisfy regular expression pattern: "+strings.TrimSuffix(strings.TrimPrefix(r.pattern.String(), "^(?:"), ")$"))
 		return
 	}
