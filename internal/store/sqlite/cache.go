@@ -41,8 +41,7 @@ type changed struct {
 	counts    map[string]int // attendee-count moves, for meetings not in meetings
 	attendees map[[2]string]bool
 	all       bool
-	// undone is set when part of the batch was rolled back: its counts may
-	// hold moves that never committed, so their meetings leave the cache.
+	// undone is set when part of the batch was rolled back.
 	undone bool
 }
 
@@ -87,7 +86,10 @@ func (c *readCache) endCommit(ch *changed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case ch.all:
+	case ch.all || ch.undone:
+		// After a rollback the cache may hold what the writer read of rows
+		// that were never committed, and counts that moved for nothing: it
+		// starts over. Rollbacks are rare.
 		c.meetings, c.attendees, c.size = map[string]store.Meeting{}, map[string]map[string]store.Attendee{}, 0
 	default:
 		for id := range ch.meetings {
@@ -96,12 +98,7 @@ func (c *readCache) endCommit(ch *changed) {
 		// A meeting whose only change is its attendee count stays, brought
 		// up to date: the writer finds the meetings it fills in the cache.
 		for id, delta := range ch.counts {
-			m, ok := c.meetings[id]
-			switch {
-			case !ok:
-			case ch.undone:
-				delete(c.meetings, id)
-			default:
+			if m, ok := c.meetings[id]; ok {
 				m.AttendeeCount += delta
 				c.meetings[id] = m
 			}

@@ -262,3 +262,61 @@ func TestWriterCacheForgetsRolledBackChanges(t *testing.T) {
 		t.Fatalf("a meeting whose insert was rolled back: %v, want ErrNotFound", err)
 	}
 }
+
+// TestWriterCacheAttendees reads attendees in writes: one deleted earlier
+// in the transaction is gone, and one read before its transaction was
+// rolled back never reaches the cache.
+func TestWriterCacheAttendees(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	kept := cacheTestAttendee(m, 1)
+	if err := s.Write(ctx, func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{kept}) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Write(ctx, func(w store.Writer) error {
+		if _, err := w.Attendee(m.ID, kept.ID); err != nil { // cached now
+			return err
+		}
+		if err := w.DeleteAttendee(m.ID, kept.ID); err != nil {
+			return err
+		}
+		if _, err := w.Attendee(m.ID, kept.ID); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("an attendee deleted earlier in the transaction: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ghost := cacheTestAttendee(m, 2)
+	boom := errors.New("boom")
+	err = s.Write(ctx, func(w store.Writer) error {
+		if err := w.InsertAttendees([]*store.Attendee{ghost}); err != nil {
+			return err
+		}
+		if _, err := w.Attendee(m.ID, ghost.ID); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the callback's error", err)
+	}
+	for _, a := range []*store.Attendee{kept, ghost} {
+		err = s.Write(ctx, func(w store.Writer) error {
+			_, err := w.Attendee(m.ID, a.ID)
+			return err
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("writer: attendee %s: %v, want ErrNotFound", a.ExternalUserID, err)
+		}
+		err = s.View(ctx, func(r store.Reader) error {
+			_, err := r.Attendee(m.ID, a.ID)
+			return err
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("reader: attendee %s: %v, want ErrNotFound", a.ExternalUserID, err)
+		}
+	}
+}
