@@ -40,6 +40,7 @@ type changed struct {
 	meetings  map[string]bool
 	counts    map[string]int // attendee-count moves, for meetings not in meetings
 	attendees map[[2]string]bool
+	added     []store.Attendee
 	all       bool
 	// undone is set when part of the batch was rolled back.
 	undone bool
@@ -67,6 +68,13 @@ func (c *changed) Counted(meetingID string, delta int) {
 		c.counts = map[string]int{}
 	}
 	c.counts[meetingID] += delta
+}
+
+func (c *changed) Added(a store.Attendee) { c.added = append(c.added, a) }
+
+// attendeeTouched reports whether the batch has changed an attendee so far.
+func (c *changed) attendeeTouched(meetingID, id string) bool {
+	return c.all || c.attendees[[2]string{meetingID, id}] || c.attendees[[2]string{meetingID, sqlstore.All}]
 }
 
 // touched reports whether the batch has changed a meeting's row so far.
@@ -112,6 +120,14 @@ func (c *readCache) endCommit(ch *changed) {
 					delete(m, k[1])
 					c.size--
 				}
+			}
+		}
+		// New attendees are cached as written: the next request about one
+		// (its client joining, a GetAttendee, its deletion) is likely soon.
+		// Those the batch changed after adding them are not.
+		for _, a := range ch.added {
+			if !ch.attendeeTouched(a.MeetingID, a.ID) {
+				c.keepAttendeeLocked(a)
 			}
 		}
 	}
@@ -182,6 +198,10 @@ func (c *readCache) putAttendee(a store.Attendee, epoch uint64) {
 	if epoch%2 != 0 || c.epoch.Load() != epoch {
 		return
 	}
+	c.keepAttendeeLocked(a)
+}
+
+func (c *readCache) keepAttendeeLocked(a store.Attendee) {
 	if c.size >= c.max {
 		for id, m := range c.attendees { // drop whole meetings, at random, until half is left
 			c.size -= len(m)
@@ -240,11 +260,21 @@ func (r *cachedReader) Attendee(meetingID, attendeeID string) (store.Attendee, e
 	return a, err
 }
 
-// cachedWriter serves the meetings a write locks from the cache: on SQLite
-// the single writer is the lock, and a meeting the batch has not changed
-// yet is the one last committed. Those it reads from the database fill the
-// cache, so that the batches after it find them: CreateAttendee locks its
-// meeting in every batch, and the count it changes stays cached.
+// lockedAttendee looks up an attendee for the writer, unless the batch has
+// changed it.
+func (c *readCache) lockedAttendee(meetingID, id string, ch *changed) (store.Attendee, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.attendees[meetingID][id]
+	return a, ok && !ch.attendeeTouched(meetingID, id)
+}
+
+// cachedWriter serves the meetings a write locks, and the attendees it
+// reads, from the cache: on SQLite the single writer is the lock, and a row
+// the batch has not changed yet is the one last committed. The meetings it
+// reads from the database fill the cache, so that the batches after it
+// find them: CreateAttendee locks its meeting in every batch, and the
+// count it changes stays cached.
 type cachedWriter struct {
 	*sqlstore.Tx
 	cache *readCache
@@ -278,4 +308,11 @@ func (w *cachedWriter) LockMeetings(ids []string) ([]store.Meeting, error) {
 	found = append(found, read...)
 	slices.SortFunc(found, func(a, b store.Meeting) int { return strings.Compare(a.ID, b.ID) })
 	return found, nil
+}
+
+func (w *cachedWriter) Attendee(meetingID, attendeeID string) (store.Attendee, error) {
+	if a, ok := w.cache.lockedAttendee(meetingID, attendeeID, w.ch); ok {
+		return a, nil
+	}
+	return w.Tx.Attendee(meetingID, attendeeID)
 }

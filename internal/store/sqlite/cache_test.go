@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -317,6 +318,61 @@ func TestWriterCacheAttendees(t *testing.T) {
 		})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("reader: attendee %s: %v, want ErrNotFound", a.ExternalUserID, err)
+		}
+	}
+}
+
+// TestAddedAttendeesAreCachedAsStored: a new attendee is cached at its
+// commit exactly as the database holds it, unless its batch changed it
+// after adding it.
+func TestAddedAttendeesAreCachedAsStored(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	one, two, gone, ended := cacheTestAttendee(m, 1), cacheTestAttendee(m, 2), cacheTestAttendee(m, 3), cacheTestAttendee(m, 4)
+	one.CreatedAt = one.CreatedAt.Add(123456 * time.Nanosecond) // the database keeps milliseconds
+	if err := s.Write(ctx, func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{one}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, func(w store.Writer) error {
+		if err := w.InsertAttendees([]*store.Attendee{two, gone}); err != nil {
+			return err
+		}
+		return w.DeleteAttendee(m.ID, gone.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*store.Attendee{one, two} {
+		cached, ok := s.cache.attendee(m.ID, a.ID)
+		if !ok {
+			t.Fatalf("attendee %s is not cached", a.ExternalUserID)
+		}
+		var stored store.Attendee
+		if err := s.Write(ctx, func(w store.Writer) (err error) {
+			stored, err = w.(*cachedWriter).Tx.Attendee(m.ID, a.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cached, stored) {
+			t.Errorf("cached %+v\nstored %+v", cached, stored)
+		}
+	}
+	if _, ok := s.cache.attendee(m.ID, gone.ID); ok {
+		t.Error("an attendee deleted in the batch that added it is cached")
+	}
+
+	if err := s.Write(ctx, func(w store.Writer) error {
+		if err := w.InsertAttendees([]*store.Attendee{ended}); err != nil {
+			return err
+		}
+		_, err := w.EndMeeting(m.ID, time.Now(), store.EndDeleted)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*store.Attendee{one, two, ended} {
+		if _, ok := s.cache.attendee(m.ID, a.ID); ok {
+			t.Errorf("attendee %s of an ended meeting is cached", a.ExternalUserID)
 		}
 	}
 }

@@ -112,6 +112,9 @@ type Changes interface {
 	// Counted reports that a meeting's attendee count moves by delta, and
 	// nothing else of the meeting's row changes.
 	Counted(meetingID string, delta int)
+	// Added reports an attendee inserted, as the database holds it (its
+	// Seq set): a cache may keep it once the commit is durable.
+	Added(a store.Attendee)
 }
 
 // OnChange sets what hears of changed rows.
@@ -126,6 +129,19 @@ func (t *Tx) change(meetingID, attendeeID string) {
 func (t *Tx) count(meetingID string, delta int) {
 	if t.changes != nil {
 		t.changes.Counted(meetingID, delta)
+	}
+}
+
+// added reports inserted attendees, with the times the database keeps
+// (milliseconds).
+func (t *Tx) added(as []*store.Attendee) {
+	if t.changes == nil {
+		return
+	}
+	for _, a := range as {
+		stored := *a
+		stored.CreatedAt = fromMillis(millis(a.CreatedAt))
+		t.changes.Added(stored)
 	}
 }
 
@@ -589,6 +605,7 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 		if err != nil {
 			return t.insertErr(err)
 		}
+		t.added(as)
 		return t.execOne(t.sql.countAttendee, 1, a.MeetingID)
 	}
 	counts := map[string]int{}
@@ -607,6 +624,7 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 			return err
 		}
 	}
+	t.added(as)
 	deltas := make([][2]any, len(meetings))
 	for i, id := range meetings {
 		deltas[i] = [2]any{id, counts[id]}
