@@ -95,6 +95,8 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		ownBefore, ownAfter float64
 		cpuBefore, cpuAfter float64
 		cpuErr1, cpuErr2    error
+		machine             [2]bench.MachineTimes
+		machineErr          error
 	)
 	if *cpuProfile != "" {
 		if profile, err = os.Create(*cpuProfile); err != nil {
@@ -104,6 +106,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	cfg.Measure = func(begin bool) {
 		if begin {
 			cpuBefore, cpuErr1 = bench.ProcessCPU(*serverMetrics)
+			machine[0], machineErr = bench.ReadMachineTimes()
 			ownBefore = bench.OwnCPU()
 			if profile != nil {
 				profileErr = pprof.StartCPUProfile(profile)
@@ -114,6 +117,9 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 			pprof.StopCPUProfile()
 		}
 		ownAfter = bench.OwnCPU()
+		if machineErr == nil {
+			machine[1], machineErr = bench.ReadMachineTimes()
+		}
 		cpuAfter, cpuErr2 = bench.ProcessCPU(*serverMetrics)
 	}
 	res, err := bench.Run(ctx, c, cfg)
@@ -147,6 +153,12 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		report.Result.ServerCPUSeconds = used
 		fmt.Fprintf(stdout, "server CPU: %.2f s over %.1f s (%.0f%% of a core), %.1f µs per request\n",
 			used, res.Seconds, 100*used/res.Seconds, 1e6*used/float64(max(total, 1)))
+	}
+	if machineErr == nil {
+		m := machine[0].Until(machine[1])
+		report.Result.Machine = &m
+		fmt.Fprintf(stdout, "machine CPU (all %d cores): %.0f%% busy, %.0f%% idle, %.0f%% waiting for I/O, %.0f%% stolen by the hypervisor\n",
+			runtime.NumCPU(), 100*m.Busy, 100*m.Idle, 100*m.IOWait, 100*m.Steal)
 	}
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(report, "", "  ")

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/carillon-dev/carillon/internal/sigv4"
 )
@@ -102,5 +107,35 @@ func TestClientRefusesBadEndpoints(t *testing.T) {
 		if _, err := NewClient(e, "a", "b", "us-east-1", 1); err == nil {
 			t.Errorf("%q accepted", e)
 		}
+	}
+}
+
+// Until shares out the time between two readings, and a reading works
+// where /proc/stat is.
+func TestMachineTimes(t *testing.T) {
+	before := MachineTimes{procfs.CPUStat{User: 10, System: 5, Idle: 100, Iowait: 1, Steal: 2}}
+	after := MachineTimes{procfs.CPUStat{User: 16, Nice: 1, System: 7, SoftIRQ: 1, Idle: 108, Iowait: 2, Steal: 4}}
+	got := before.Until(after)
+	want := MachineCPU{Busy: 10.0 / 21, Idle: 8.0 / 21, IOWait: 1.0 / 21, Steal: 2.0 / 21}
+	if math.Abs(got.Busy-want.Busy)+math.Abs(got.Idle-want.Idle)+math.Abs(got.IOWait-want.IOWait)+math.Abs(got.Steal-want.Steal) > 1e-9 {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if (MachineTimes{}).Until(MachineTimes{}) != (MachineCPU{}) {
+		t.Fatal("no time passed, yet shares")
+	}
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Skip("no /proc/stat here")
+	}
+	a, err := ReadMachineTimes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	b, err := ReadMachineTimes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := a.Until(b); m.Busy+m.Idle+m.IOWait+m.Steal > 1.0001 {
+		t.Fatalf("shares add up to more than the whole: %+v", m)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // ProcessCPU reads process_cpu_seconds_total from a Prometheus metrics URL
@@ -42,4 +44,45 @@ func OwnCPU() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// MachineCPU is how the machine's cores spent a run, as fractions of their
+// time: on a virtual machine, what the hypervisor took (Steal) changes
+// every figure beside it.
+type MachineCPU struct {
+	Busy   float64 `json:"busy"`
+	Idle   float64 `json:"idle"`
+	IOWait float64 `json:"ioWait"`
+	Steal  float64 `json:"steal"`
+}
+
+// MachineTimes are the cumulative CPU times of all the machine's cores.
+type MachineTimes struct{ c procfs.CPUStat }
+
+// ReadMachineTimes reads them (Linux's /proc/stat; an error elsewhere).
+func ReadMachineTimes() (MachineTimes, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return MachineTimes{}, err
+	}
+	st, err := fs.Stat()
+	return MachineTimes{st.CPUTotal}, err
+}
+
+// Until is how the cores spent the time between two readings. (Guest time
+// is counted in User already.)
+func (t MachineTimes) Until(later MachineTimes) MachineCPU {
+	busy := func(c procfs.CPUStat) float64 { return c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ }
+	before, after := t.c, later.c
+	d := MachineCPU{
+		Busy:   busy(after) - busy(before),
+		Idle:   after.Idle - before.Idle,
+		IOWait: after.Iowait - before.Iowait,
+		Steal:  after.Steal - before.Steal,
+	}
+	total := d.Busy + d.Idle + d.IOWait + d.Steal
+	if total <= 0 {
+		return MachineCPU{}
+	}
+	return MachineCPU{Busy: d.Busy / total, Idle: d.Idle / total, IOWait: d.IOWait / total, Steal: d.Steal / total}
 }

@@ -128,6 +128,9 @@ type Result struct {
 	// GeneratorCPUSeconds is the CPU time the load generator used during
 	// the run: on a shared machine, what the server could not have.
 	GeneratorCPUSeconds float64 `json:"generatorCpuSeconds,omitempty"`
+	// Machine is how the machine's cores spent the run, where it can be
+	// read (Linux).
+	Machine *MachineCPU `json:"machineCpu,omitempty"`
 	// FirstTransportError is the first request that got no answer, if any.
 	FirstTransportError string `json:"firstTransportError,omitempty"`
 }
