@@ -474,11 +474,11 @@ func (h *Hub) reconcile(ctx context.Context, r *room) {
 			r.end()
 			return
 		case errors.Is(err, meetings.ErrTokenRefused):
-			r.remove(baseAttendee(s.id.AttendeeID))
+			r.remove(model.BaseAttendeeID(s.id.AttendeeID))
 		case err != nil:
 			return // the store is unavailable: try again next time
 		default:
-			r.setCapabilities(baseAttendee(id.AttendeeID), id.Capabilities, seq)
+			r.setCapabilities(model.BaseAttendeeID(id.AttendeeID), id.Capabilities, seq)
 		}
 	}
 }
@@ -500,14 +500,6 @@ func (h *Hub) forgetOld(now time.Time) {
 		}
 	}
 }
-
-// baseAttendee strips the content-share suffix from an attendee ID.
-func baseAttendee(id string) string {
-	base, _ := strings.CutSuffix(id, contentSuffix)
-	return base
-}
-
-const contentSuffix = "#content"
 
 // ServeHTTP accepts a client's signaling connection at /control/<MeetingId>.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {

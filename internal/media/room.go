@@ -354,7 +354,7 @@ func (r *room) evictLocked(m *member) *session {
 func (r *room) remove(attendeeID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, id := range []string{attendeeID, attendeeID + contentSuffix} {
+	for _, id := range []string{attendeeID, attendeeID + model.ContentSuffix} {
 		if m := r.members[id]; m != nil {
 			if s := r.evictLocked(m); s != nil {
 				s.terminate(statusRemoved, closeNormal)
@@ -406,7 +406,7 @@ func (r *room) setCapabilities(attendeeID string, caps model.AttendeeCapabilitie
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	changed := false
-	for _, id := range []string{attendeeID, attendeeID + contentSuffix} {
+	for _, id := range []string{attendeeID, attendeeID + model.ContentSuffix} {
 		m := r.members[id]
 		if m == nil || m.sess == nil || seq < m.capsSeq {
 			continue
@@ -525,7 +525,7 @@ func (r *room) publish(s *session, maxBitrateKbps uint32) bool {
 	r.sources[src.streamID] = src
 	s.source.Store(src)
 	r.broadcastJoined(r.indexLocked, s)
-	r.h.record(r.meetingID, baseAttendee(s.id.AttendeeID), pick(s.id.Content, events.AttendeeContentVideoStarted, events.AttendeeVideoStarted))
+	r.h.record(r.meetingID, model.BaseAttendeeID(s.id.AttendeeID), pick(s.id.Content, events.AttendeeContentVideoStarted, events.AttendeeVideoStarted))
 	return true
 }
 
@@ -543,7 +543,7 @@ func (r *room) unpublishLocked(s *session) {
 	delete(r.sources, src.streamID)
 	src.detachAll()
 	r.broadcastJoined(r.indexLocked, s)
-	r.h.record(r.meetingID, baseAttendee(s.id.AttendeeID), pick(s.id.Content, events.AttendeeContentVideoStopped, events.AttendeeVideoStopped))
+	r.h.record(r.meetingID, model.BaseAttendeeID(s.id.AttendeeID), pick(s.id.Content, events.AttendeeContentVideoStopped, events.AttendeeVideoStopped))
 }
 
 // setMuted tells everyone, the sender too, that a session muted or unmuted.

@@ -72,7 +72,7 @@ func (s *Service) VerifyJoinToken(ctx context.Context, tok string) (Identity, er
 			Capabilities:   a.Capabilities,
 		}
 		if p.Content {
-			id.AttendeeID += "#content"
+			id.AttendeeID += model.ContentSuffix
 		}
 		return nil
 	})

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/events"
+	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
@@ -27,7 +27,7 @@ func (s *Service) RecordAttendeeEvent(ctx context.Context, meetingID, attendeeID
 		if err != nil {
 			return err
 		}
-		id, _ := strings.CutSuffix(normalizeID(attendeeID), "#content")
+		id := model.BaseAttendeeID(normalizeID(attendeeID))
 		a, err := w.Attendee(m.ID, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return attendeeNotFound(attendeeID)

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/carillon-dev/carillon/internal/model"
 )
 
 // A join token is base64url (no padding) of
@@ -23,11 +25,10 @@ import (
 // salt, which is useless without the key. 92 characters, all of them valid in
 // a WebSocket subprotocol.
 const (
-	joinVersion   = 1
-	joinRawLen    = 1 + 4 + 16 + 16 + sha256.Size
-	joinTokenLen  = (joinRawLen*8 + 5) / 6
-	SaltSize      = 16
-	contentSuffix = "#content"
+	joinVersion  = 1
+	joinRawLen   = 1 + 4 + 16 + 16 + sha256.Size
+	joinTokenLen = (joinRawLen*8 + 5) / 6
+	SaltSize     = 16
 )
 
 // ErrInvalid is returned for any token that does not verify. It says nothing
@@ -104,7 +105,7 @@ type ParsedJoinToken struct {
 // the attendee it names and then calls Keyring.CheckJoinToken.
 func ParseJoinToken(tok string) (ParsedJoinToken, error) {
 	var p ParsedJoinToken
-	tok, p.Content = strings.CutSuffix(tok, contentSuffix)
+	tok, p.Content = strings.CutSuffix(tok, model.ContentSuffix)
 	if len(tok) != joinTokenLen {
 		return p, ErrInvalid
 	}
