@@ -14,6 +14,7 @@ package media
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -79,6 +80,7 @@ type Hub struct {
 	events store.Store
 	log    *slog.Logger
 	rtc    *webrtc.API
+	udp    io.Closer // the shared UDP port, if one is configured
 	now    func() time.Time
 
 	// ids issues stream and group IDs. They must grow across reconnects
@@ -127,12 +129,12 @@ func New(cfg Config, cp ControlPlane, outbox store.Store, log *slog.Logger) (*Hu
 	if cfg.MaxVideoSources <= 0 {
 		cfg.MaxVideoSources = def.MaxVideoSources
 	}
-	api, err := newWebRTC(cfg)
+	api, udp, err := newWebRTC(cfg)
 	if err != nil {
 		return nil, err
 	}
 	h := &Hub{
-		cfg: cfg, cp: cp, events: outbox, log: log, rtc: api, now: time.Now,
+		cfg: cfg, cp: cp, events: outbox, log: log, rtc: api, udp: udp, now: time.Now,
 		rooms:    map[string]*room{},
 		lastSeen: map[string]time.Time{},
 		ended:    map[string]time.Time{},
@@ -300,6 +302,11 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	for _, r := range rooms {
 		r.shutdown()
+	}
+	if h.udp != nil {
+		if err := h.udp.Close(); err != nil {
+			h.log.Warn("media: closing the shared UDP port", "error", err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -41,27 +42,29 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 // newWebRTC builds the WebRTC stack shared by every connection: an ICE-lite
 // endpoint (clients always reach the server, never the reverse) offering
-// host candidates only, as the client drops server-reflexive ones.
-func newWebRTC(cfg Config) (*webrtc.API, error) {
+// host candidates only, as the client drops server-reflexive ones. The
+// closer, when not nil, releases the shared UDP port.
+func newWebRTC(cfg Config) (*webrtc.API, io.Closer, error) {
+	var shared io.Closer
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	se := webrtc.SettingEngine{}
@@ -78,7 +81,7 @@ func newWebRTC(cfg Config) (*webrtc.API, error) {
 			parsed := net.ParseIP(ip)
 			switch {
 			case parsed == nil:
-				return nil, fmt.Errorf("media: advertised address %q is not an IP address", ip)
+				return nil, nil, fmt.Errorf("media: advertised address %q is not an IP address", ip)
 			case parsed.To4() != nil && !slices.Contains(families, webrtc.NetworkTypeUDP4):
 				families = append(families, webrtc.NetworkTypeUDP4)
 			case parsed.To4() == nil && !slices.Contains(families, webrtc.NetworkTypeUDP6):
@@ -91,22 +94,23 @@ func newWebRTC(cfg Config) (*webrtc.API, error) {
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	switch {
 	case cfg.UDPPortMin != 0 && cfg.UDPPortMin == cfg.UDPPortMax:
 		mux, err := ice.NewMultiUDPMuxFromPort(int(cfg.UDPPortMin), ice.UDPMuxFromPortWithLoopback())
 		if err != nil {
-			return nil, fmt.Errorf("media: UDP port %d: %w", cfg.UDPPortMin, err)
+			return nil, nil, fmt.Errorf("media: UDP port %d: %w", cfg.UDPPortMin, err)
 		}
 		se.SetICEUDPMux(mux)
+		shared = mux
 	case cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("media: UDP ports %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+			return nil, nil, fmt.Errorf("media: UDP ports %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), shared, nil
 }
 
 // peer is the WebRTC connection of one session. Its methods run on the
