@@ -62,7 +62,7 @@ func dialect() *sqlstore.Dialect {
 		Placeholders:      sqlstore.QuestionToDollar,
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: isUniqueViolation,
-		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS t(value, key)",
+		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) AS t(value)",
 	}
 }
 

@@ -32,9 +32,8 @@ type Dialect struct {
 	// one sequence. Otherwise the keys are read back with RETURNING.
 	ConsecutiveIDs bool
 	// JSONRows is a FROM item that turns a JSON array parameter into rows
-	// t(value, key): each element as value, its position as key. Bulk
-	// statements take their rows this way, so that one prepared statement
-	// serves any number of rows.
+	// t(value), one per element. Bulk statements take their rows this way,
+	// so that one prepared statement serves any number of rows.
 	JSONRows string
 }
 
