@@ -33,7 +33,6 @@ type client struct {
 	pc     *webrtc.PeerConnection
 	mic    *webrtc.TrackLocalStaticSample
 	cam    *webrtc.TrackLocalStaticSample
-	camTr  *webrtc.RTPTransceiver
 	recv   []*webrtc.RTPTransceiver // receiving video transceivers, in order
 	recvID map[*webrtc.RTPTransceiver]uint32
 	// voice is the payload this client's microphone sends, to recognise it
@@ -47,7 +46,6 @@ type client struct {
 	closed    bool
 	closeCode websocket.StatusCode
 	index     *signal.Index
-	tracks    map[string]uint32 // track label -> stream ID, from SUBSCRIBE_ACK
 	roster    map[uint32]*signal.AudioStream
 	present   map[string]bool // attendee ID -> present, as the client computes it
 	dropped   map[string]bool
@@ -78,7 +76,7 @@ func dialWith(t *testing.T, srv *httptest.Server, meetingID string, protocols []
 	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "_aws_wt_session" {
 		t.Fatalf("%s: server chose subprotocol %q, want _aws_wt_session", name, got)
 	}
-	c := &client{t: t, name: name, conn: conn, changed: make(chan struct{}), tracks: map[string]uint32{},
+	c := &client{t: t, name: name, conn: conn, changed: make(chan struct{}),
 		roster: map[uint32]*signal.AudioStream{}, present: map[string]bool{}, dropped: map[string]bool{},
 		muted: map[string]bool{}, audioIn: map[string]int{}, videoIn: map[string]int{}, recvID: map[*webrtc.RTPTransceiver]uint32{},
 		stop: make(chan struct{}), voice: []byte{0xfc, byte(len(name)), name[0], name[len(name)-1]}}
@@ -148,10 +146,6 @@ func (c *client) apply(f *signal.Frame) {
 			c.t.Errorf("%s: INDEX without its index", c.name)
 		}
 		c.index = f.GetIndex()
-	case signal.Frame_SUBSCRIBE_ACK:
-		for _, tm := range f.GetSuback().GetTracks() {
-			c.tracks[tm.GetTrackLabel()] = tm.GetStreamId()
-		}
 	case signal.Frame_AUDIO_STREAM_ID_INFO:
 		for _, s := range f.GetAudioStreamIdInfo().GetStreams() {
 			id := s.GetAudioStreamId()
@@ -315,7 +309,7 @@ func (c *client) setupPeer() {
 	}
 	// The camera's transceiver comes second and always exists; frames
 	// flow on it only while the camera is on.
-	if c.camTr, err = pc.AddTransceiverFromTrack(c.cam, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+	if _, err = pc.AddTransceiverFromTrack(c.cam, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
 		c.t.Fatal(err)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {

@@ -119,6 +119,14 @@ func (f *fixture) join(m *model.Meeting, a *model.Attendee, camera bool) *client
 }
 
 // events lists the types of the events about an attendee in the outbox.
+// joinSeenBy adds an attendee and joins it, and waits until first sees it.
+func (f *fixture) joinSeenBy(first *client, m *model.Meeting, external string) (*client, *model.Attendee) {
+	a := f.attendee(m, external, nil)
+	c := f.join(m, a, false)
+	first.waitFor(external+" present", func() bool { return first.present[a.AttendeeId] })
+	return c, a
+}
+
 func (f *fixture) events(meetingID, attendeeID string) []string {
 	f.t.Helper()
 	var out []string
@@ -163,11 +171,9 @@ func TestTwoAttendeesSeeHearAndMessageEachOther(t *testing.T) {
 	f := newFixture(t)
 	m := f.meeting()
 	alice := f.join(m, f.attendee(m, "alice", nil), true)
-	bobAtt := f.attendee(m, "bob", nil)
-	bob := f.join(m, bobAtt, false)
 
 	// Presence: each sees the other, with the external user ID.
-	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+	bob, bobAtt := f.joinSeenBy(alice, m, "bob")
 	bob.waitFor("alice present", func() bool { return bob.present[alice.attID] })
 	bob.mu.Lock()
 	for _, e := range bob.roster {
@@ -275,9 +281,7 @@ func TestDropIsReportedAfterTheGrace(t *testing.T) {
 	f := newFixture(t)
 	m := f.meeting()
 	alice := f.join(m, f.attendee(m, "alice", nil), false)
-	carolAtt := f.attendee(m, "carol", nil)
-	carol := f.join(m, carolAtt, false)
-	alice.waitFor("carol present", func() bool { return alice.present[carolAtt.AttendeeId] })
+	carol, carolAtt := f.joinSeenBy(alice, m, "carol")
 	carol.close() // the network goes away: no LEAVE
 	alice.waitFor("carol dropped", func() bool { return alice.dropped[carolAtt.AttendeeId] && !alice.present[carolAtt.AttendeeId] })
 	f.waitEvent(m.MeetingId, carolAtt.AttendeeId, "chime:AttendeeDropped")
@@ -287,9 +291,7 @@ func TestReconnectWithinTheGraceIsSeamless(t *testing.T) {
 	f := newFixture(t, func(c *media.Config) { c.DropGrace = 5 * time.Second })
 	m := f.meeting()
 	alice := f.join(m, f.attendee(m, "alice", nil), false)
-	bobAtt := f.attendee(m, "bob", nil)
-	bob := f.join(m, bobAtt, false)
-	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+	bob, bobAtt := f.joinSeenBy(alice, m, "bob")
 	bob.close()
 	bob2 := f.join(m, bobAtt, false) // same audio session ID: the same client
 	alice.waitFor("bob's new stream", func() bool {
@@ -327,9 +329,7 @@ func TestDeleteAttendeeAndDeleteMeetingEndSessions(t *testing.T) {
 	f := newFixture(t)
 	m := f.meeting()
 	alice := f.join(m, f.attendee(m, "alice", nil), true)
-	bobAtt := f.attendee(m, "bob", nil)
-	bob := f.join(m, bobAtt, false)
-	alice.waitFor("bob present", func() bool { return alice.present[bobAtt.AttendeeId] })
+	bob, bobAtt := f.joinSeenBy(alice, m, "bob")
 
 	if err := f.svc.DeleteAttendee(context.Background(), f.caller, &model.DeleteAttendeeInput{MeetingId: m.MeetingId, AttendeeId: bobAtt.AttendeeId}); err != nil {
 		t.Fatal(err)
