@@ -18,16 +18,23 @@ func claims(kr *Keyring) JoinClaims {
 	}
 }
 
-func TestJoinTokenRoundTrip(t *testing.T) {
-	kr, err := Ephemeral()
-	if err != nil {
-		t.Fatal(err)
-	}
+// mint mints the token of the test claims under kr.
+func mint(t *testing.T, kr *Keyring) (JoinClaims, string) {
+	t.Helper()
 	c := claims(kr)
 	tok, err := kr.JoinToken(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, tok
+}
+
+func TestJoinTokenRoundTrip(t *testing.T) {
+	kr, err := Ephemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, tok := mint(t, kr)
 	if len(tok) != joinTokenLen || strings.ContainsAny(tok, "=+/") {
 		t.Fatalf("token %q: want %d unpadded base64url characters", tok, joinTokenLen)
 	}
@@ -165,11 +172,7 @@ func TestJoinTokenIsStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := claims(kr)
-	tok, err := kr.JoinToken(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := mint(t, kr)
 	const want = "AQAAAAcBoh22LFh7IZ933kZZf3OfAaIdtj-1dTKqQk9rzoFzOMUw-Rh6szbn8xFhv1QGAFzSA4fXSQW4PvE3sre6nTfC"
 	if tok != want {
 		t.Fatalf("token %s, want %s", tok, want)
