@@ -97,6 +97,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		cpuErr1, cpuErr2    error
 		machine             [2]bench.MachineTimes
 		machineErr          error
+		machineRead         bool // both readings taken
 	)
 	if *cpuProfile != "" {
 		if profile, err = os.Create(*cpuProfile); err != nil {
@@ -119,6 +120,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		ownAfter = bench.OwnCPU()
 		if machineErr == nil {
 			machine[1], machineErr = bench.ReadMachineTimes()
+			machineRead = machineErr == nil
 		}
 		cpuAfter, cpuErr2 = bench.ProcessCPU(*serverMetrics)
 	}
@@ -154,7 +156,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "server CPU: %.2f s over %.1f s (%.0f%% of a core), %.1f µs per request\n",
 			used, res.Seconds, 100*used/res.Seconds, 1e6*used/float64(max(total, 1)))
 	}
-	if machineErr == nil {
+	if machineRead {
 		m := machine[0].Until(machine[1])
 		report.Result.Machine = &m
 		fmt.Fprintf(stdout, "machine CPU (all %d cores): %.0f%% busy, %.0f%% idle, %.0f%% waiting for I/O, %.0f%% stolen by the hypervisor\n",

@@ -122,14 +122,15 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 // addAttendees adds the attendees of several requests, for one meeting or
 // several, in a transaction: the meetings are locked, so that ceilings and
 // ExternalUserIds hold under any concurrency; one read finds the
-// ExternalUserIds the meetings have (if they have any attendees); one insert
+// ExternalUserIds the meetings have (if they have any attendees, unless
+// lookAlways: a run again after a duplicate trusts no count); one insert
 // adds the new attendees; one statement counts them; their events follow. A
 // repeated ExternalUserId (also within one request) gets the existing
 // attendee; an attendee that breaks a capability rule or finds its meeting
 // full gets its error; the others are added. meetings holds the locked meetings by ID (their counts
 // are kept current); a job whose meeting is missing, ended or another
 // account's gets NotFound.
-func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
+func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting, lookAlways bool) error {
 	var keys []store.AttendeeKey
 	seen := map[store.AttendeeKey]bool{}
 	for _, j := range jobs {
@@ -139,7 +140,7 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 			j.err = meetingNotFound(j.meetingID)
 			continue
 		}
-		if m.AttendeeCount == 0 {
+		if m.AttendeeCount == 0 && !lookAlways {
 			continue // locked and empty: no ExternalUserId to find
 		}
 		for _, it := range j.items {
@@ -305,8 +306,10 @@ func (a *adder) run(ctx context.Context, op string) {
 	var (
 		jobs  []*attendeeJob
 		taken bool // a transaction that runs again keeps its jobs
+		runs  int
 	)
 	err := a.s.write(ctx, op, func(w store.Writer) error {
+		runs++
 		if !taken {
 			jobs, taken = a.take(), true
 		}
@@ -329,7 +332,7 @@ func (a *adder) run(ctx context.Context, op string) {
 		for i := range found {
 			byID[found[i].ID] = &found[i]
 		}
-		return a.s.addAttendees(w, jobs, byID)
+		return a.s.addAttendees(w, jobs, byID, runs > 1)
 	})
 	if !taken {
 		// The transaction never started (the store is closing, say): the

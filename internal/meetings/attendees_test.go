@@ -180,3 +180,45 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// emptyCountStore reports every locked meeting as having no attendees, as a
+// count that drifted from the rows would.
+type emptyCountStore struct{ store.Store }
+
+type emptyCountWriter struct{ store.Writer }
+
+func (s emptyCountStore) Write(ctx context.Context, fn func(store.Writer) error) error {
+	return s.Store.Write(ctx, func(w store.Writer) error { return fn(emptyCountWriter{w}) })
+}
+
+func (w emptyCountWriter) LockMeetings(ids []string) ([]store.Meeting, error) {
+	ms, err := w.Writer.LockMeetings(ids)
+	for i := range ms {
+		ms[i].AttendeeCount = 0
+	}
+	return ms, err
+}
+
+// A meeting whose count says it is empty skips the ExternalUserId lookup;
+// when the insert then finds the ExternalUserId taken, the run again looks
+// it up and returns the attendee, rather than a conflict.
+func TestAnEmptyCountIsNotTrustedTwice(t *testing.T) {
+	s := testService(t, func(st store.Store) store.Store { return emptyCountStore{st} })
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	ctx := context.Background()
+	m, err := s.CreateMeeting(ctx, c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.CreateAttendee(ctx, c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.CreateAttendee(ctx, c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "alice"})
+	if err != nil {
+		t.Fatalf("a repeat in a meeting whose count says empty: %v", err)
+	}
+	if again.AttendeeId != first.AttendeeId || again.JoinToken != first.JoinToken {
+		t.Fatal("a repeat returned another attendee")
+	}
+}

@@ -43,13 +43,15 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 	if err != nil {
 		return nil, err
 	}
+	runs := 0
 	err = s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
+		runs++
 		var err error
 		if m, err = s.createMeeting(w, c, &in.CreateMeetingInput); err != nil {
 			return err
 		}
 		job.meetingID = m.ID
-		return s.addAttendees(w, []*attendeeJob{job}, map[string]*store.Meeting{m.ID: &m})
+		return s.addAttendees(w, []*attendeeJob{job}, map[string]*store.Meeting{m.ID: &m}, runs > 1)
 	})
 	if err == nil {
 		err = job.err

@@ -124,7 +124,8 @@ func (c *readCache) endCommit(ch *changed) {
 		}
 		// New attendees are cached as written: the next request about one
 		// (its client joining, a GetAttendee, its deletion) is likely soon.
-		// Those the batch changed after adding them are not.
+		// Those the batch also changed (deleted, or their meeting ended)
+		// are not.
 		for _, a := range ch.added {
 			if !ch.attendeeTouched(a.MeetingID, a.ID) {
 				c.keepAttendeeLocked(a)
@@ -292,22 +293,20 @@ func (w *cachedWriter) LockMeeting(accountID, id string) (store.Meeting, error) 
 	return ms[0], nil
 }
 
+// LockMeetings returns the meetings found, in ID order and once each, as
+// the database's lock does.
 func (w *cachedWriter) LockMeetings(ids []string) ([]store.Meeting, error) {
 	found, missing := w.cache.lockedMeetings(ids, w.ch)
-	if len(missing) == 0 {
-		return found, nil
+	if len(missing) > 0 {
+		read, err := w.Tx.LockMeetings(missing)
+		if err != nil {
+			return nil, err
+		}
+		w.cache.keepLocked(read, w.ch)
+		found = append(found, read...)
 	}
-	read, err := w.Tx.LockMeetings(missing)
-	if err != nil {
-		return nil, err
-	}
-	w.cache.keepLocked(read, w.ch)
-	if len(found) == 0 {
-		return read, nil
-	}
-	found = append(found, read...)
 	slices.SortFunc(found, func(a, b store.Meeting) int { return strings.Compare(a.ID, b.ID) })
-	return found, nil
+	return slices.CompactFunc(found, func(a, b store.Meeting) bool { return a.ID == b.ID }), nil
 }
 
 func (w *cachedWriter) Attendee(meetingID, attendeeID string) (store.Attendee, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -374,5 +375,31 @@ func TestAddedAttendeesAreCachedAsStored(t *testing.T) {
 		if _, ok := s.cache.attendee(m.ID, a.ID); ok {
 			t.Errorf("attendee %s of an ended meeting is cached", a.ExternalUserID)
 		}
+	}
+}
+
+// LockMeetings answers as the database's lock does, whichever meetings the
+// cache has: those found, in ID order, once each.
+func TestWriterCacheLocksInIDOrder(t *testing.T) {
+	s, m := cacheTestStore(t)
+	other := *m
+	other.ID, other.ClientRequestToken = "01a21db6-2c58-7b21-9f77-de46597f7000", "t0"
+	if err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertMeeting(&other) }); err != nil {
+		t.Fatal(err)
+	}
+	lockedCount(t, s, m) // m is cached, other is not
+	var got []string
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		ms, err := w.LockMeetings([]string{m.ID, "01a21db6-2c58-7b21-9f77-de46597f7fff", other.ID, m.ID})
+		for _, x := range ms {
+			got = append(got, x.ID)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{other.ID, m.ID}; !slices.Equal(got, want) {
+		t.Fatalf("locked %v, want %v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,14 +103,16 @@ func (t *Tx) Dirty() bool { return t.dirty }
 // ResetDirty clears what Dirty reports.
 func (t *Tx) ResetDirty() { t.dirty = false }
 
-// Changes hears of the rows a Tx changes, before it changes them.
+// Changes hears of the rows a Tx changes. A Tx reports a change before it
+// reads anything again, so that a cache never serves what it changed.
 type Changes interface {
 	// Changed reports a changed meeting (attendeeID ""), one attendee, all
 	// of a meeting's attendees (attendeeID All), or anything at all
 	// (meetingID All).
 	Changed(meetingID, attendeeID string)
-	// Counted reports that a meeting's attendee count moves by delta, and
-	// nothing else of the meeting's row changes.
+	// Counted reports that a meeting's attendee count moved by delta, and
+	// nothing else of the meeting's row changed: once the statements have
+	// run, so that a delta is never reported for a change that failed.
 	Counted(meetingID string, delta int)
 	// Added reports an attendee inserted, as the database holds it (its
 	// Seq set): a cache may keep it once the commit is durable.
@@ -140,6 +143,7 @@ func (t *Tx) added(as []*store.Attendee) {
 	for _, a := range as {
 		stored := *a
 		stored.CreatedAt = fromMillis(millis(a.CreatedAt))
+		stored.TokenSalt = slices.Clone(a.TokenSalt)
 		t.changes.Added(stored)
 	}
 }
@@ -597,7 +601,6 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	}
 	if len(as) == 1 {
 		a := as[0]
-		t.count(a.MeetingID, 1)
 		err := t.q.QueryRowContext(t.ctx, t.sql.insertAttendee, a.ID, a.MeetingID, a.AccountID, a.ExternalUserID,
 			a.Capabilities.Audio, a.Capabilities.Video, a.Capabilities.Content,
 			int64(a.TokenKeyID), a.TokenSalt, millis(a.CreatedAt)).Scan(&a.Seq)
@@ -605,7 +608,11 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 			return t.insertErr(err)
 		}
 		t.added(as)
-		return t.execOne(t.sql.countAttendee, 1, a.MeetingID)
+		if err := t.execOne(t.sql.countAttendee, 1, a.MeetingID); err != nil {
+			return err
+		}
+		t.count(a.MeetingID, 1)
+		return nil
 	}
 	counts := map[string]int{}
 	var meetings []string
@@ -614,9 +621,6 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 			meetings = append(meetings, a.MeetingID)
 		}
 		counts[a.MeetingID]++
-	}
-	for _, id := range meetings {
-		t.count(id, counts[id])
 	}
 	for start := 0; start < len(as); start += maxRowsPerStatement {
 		if err := t.insertAttendeeRows(as[start:min(start+maxRowsPerStatement, len(as))]); err != nil {
@@ -628,8 +632,13 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	for i, id := range meetings {
 		deltas[i] = [2]any{id, counts[id]}
 	}
-	_, err := t.q.ExecContext(t.ctx, t.sql.bulkCount, jsonRows(deltas))
-	return err
+	if _, err := t.q.ExecContext(t.ctx, t.sql.bulkCount, jsonRows(deltas)); err != nil {
+		return err
+	}
+	for _, id := range meetings {
+		t.count(id, counts[id])
+	}
+	return nil
 }
 
 // insertAttendeeRows inserts attendees with one multi-row statement, whose
@@ -714,12 +723,15 @@ func (t *Tx) insertErr(err error) error {
 
 func (t *Tx) DeleteAttendee(meetingID, attendeeID string) error {
 	t.dirty = true
-	t.count(meetingID, -1)
 	t.change(meetingID, attendeeID)
 	if err := t.execOne(t.sql.deleteAttendee, meetingID, attendeeID); err != nil {
 		return err
 	}
-	return t.execOne(t.sql.countAttendee, -1, meetingID)
+	if err := t.execOne(t.sql.countAttendee, -1, meetingID); err != nil {
+		return err
+	}
+	t.count(meetingID, -1)
+	return nil
 }
 
 func (t *Tx) UpdateCapabilities(meetingID, attendeeID string, c model.AttendeeCapabilities) error {
