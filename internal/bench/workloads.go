@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"sort"
+	"sync"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/carillon-dev/carillon/internal/model"
 )
@@ -214,11 +216,66 @@ func (listAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) 
 	return w.call(ctx, "ListAttendees", "GET", "/meetings/"+p.meetings[rand.IntN(len(p.meetings))]+"/attendees?"+q.Encode(), nil, 0, nil)
 }
 
-// deleteAttendees deletes attendees one by one, seeding a meeting with a
-// timed batch whenever the worker has none left.
-type deleteAttendees struct{ noSetup }
+// deleteAttendees deletes attendees one by one. Setup seeds a stock of them
+// beforehand, untimed, so that the run measures deletions alone; a worker
+// that finds the stock empty seeds a meeting of its own with a timed batch.
+type deleteAttendees struct{}
 
-func (deleteAttendees) Step(ctx context.Context, w *Worker, _ any, _ Config) error {
+// stock is the attendees seeded for a run, taken by its workers.
+type stock struct {
+	mu        sync.Mutex
+	attendees [][2]string // meeting ID, attendee ID
+}
+
+func (s *stock) take() ([2]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.attendees)
+	if n == 0 {
+		return [2]string{}, false
+	}
+	a := s.attendees[n-1]
+	s.attendees = s.attendees[:n-1]
+	return a, true
+}
+
+// stockSize is how many attendees a run may delete: at its rate, or, in a
+// closed loop, at 10,000 a second; a tenth more for good measure.
+func stockSize(cfg Config) int {
+	perSecond := 10_000.0
+	if cfg.Rate > 0 {
+		perSecond = cfg.Rate
+	}
+	return int(perSecond*cfg.Duration.Seconds()*1.1) + 1
+}
+
+func (deleteAttendees) Setup(ctx context.Context, c *Client, cfg Config) (any, error) {
+	st := &stock{}
+	n := stockSize(cfg)
+	var g errgroup.Group
+	g.SetLimit(4)
+	for seeded := 0; seeded < n; seeded += maxAttendees {
+		size := min(maxAttendees, n-seeded)
+		g.Go(func() error {
+			mid, ids, err := fill(ctx, c, size)
+			if err != nil {
+				return err
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			for _, id := range ids {
+				st.attendees = append(st.attendees, [2]string{mid, id})
+			}
+			return nil
+		})
+	}
+	return st, g.Wait()
+}
+
+func (deleteAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) error {
+	if a, ok := shared.(*stock).take(); ok {
+		return w.call(ctx, "DeleteAttendee", "DELETE", "/meetings/"+a[0]+"/attendees/"+a[1], nil, 0, nil)
+	}
 	if len(w.attendees) == 0 {
 		mid, err := w.createMeeting(ctx)
 		if err != nil {
