@@ -42,10 +42,11 @@ type keyFile struct {
 // derived holds the per-purpose keys of one secret, so that a join token
 // and a cursor can never be confused even if their inputs collide.
 type derived struct {
-	join, cursor []byte
-	// joinMACs pools HMAC states keyed with join: Reset takes one back to
-	// its keyed state without hashing the key's pad again, and minting
-	// (every attendee a request returns) allocates nothing for the MAC.
+	cursor []byte
+	// joinMACs pools HMAC states keyed with the join sub-key: Reset takes
+	// one back to its keyed state without hashing the key's pad again, and
+	// minting (every attendee a request returns) allocates nothing for the
+	// MAC.
 	joinMACs *sync.Pool
 }
 
@@ -92,7 +93,7 @@ func derive(secret []byte) derived {
 		return m.Sum(nil)
 	}
 	join := sub("carillon join token v1")
-	return derived{join: join, cursor: sub("carillon cursor v1"), joinMACs: &sync.Pool{New: func() any {
+	return derived{cursor: sub("carillon cursor v1"), joinMACs: &sync.Pool{New: func() any {
 		return &joinMAC{h: hmac.New(sha256.New, join)}
 	}}}
 }
