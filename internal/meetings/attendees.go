@@ -97,6 +97,9 @@ type attendeeJob struct {
 	// ids and salts are what items[i] gets if it is a new attendee.
 	ids   []string
 	salts [][]byte
+	// lookAlways makes a run again look its ExternalUserIds up even in a
+	// meeting whose count says it is empty: the last run found one taken.
+	lookAlways bool
 
 	res  []added // one per item, when err is nil
 	err  error   // the request's own failure (its meeting is gone, ...)
@@ -122,15 +125,14 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 // addAttendees adds the attendees of several requests, for one meeting or
 // several, in a transaction: the meetings are locked, so that ceilings and
 // ExternalUserIds hold under any concurrency; one read finds the
-// ExternalUserIds the meetings have (if they have any attendees, unless
-// lookAlways: a run again after a duplicate trusts no count); one insert
-// adds the new attendees; one statement counts them; their events follow. A
+// ExternalUserIds the meetings have (those with attendees); one insert adds
+// the new attendees; one statement counts them; their events follow. A
 // repeated ExternalUserId (also within one request) gets the existing
 // attendee; an attendee that breaks a capability rule or finds its meeting
-// full gets its error; the others are added. meetings holds the locked meetings by ID (their counts
-// are kept current); a job whose meeting is missing, ended or another
-// account's gets NotFound.
-func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting, lookAlways bool) error {
+// full gets its error; the others are added. meetings holds the locked
+// meetings by ID (their counts are kept current); a job whose meeting is
+// missing, ended or another account's gets NotFound.
+func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
 	var keys []store.AttendeeKey
 	seen := map[store.AttendeeKey]bool{}
 	for _, j := range jobs {
@@ -140,7 +142,7 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 			j.err = meetingNotFound(j.meetingID)
 			continue
 		}
-		if m.AttendeeCount == 0 && !lookAlways {
+		if m.AttendeeCount == 0 && !j.lookAlways {
 			continue // locked and empty: no ExternalUserId to find
 		}
 		for _, it := range j.items {
@@ -194,7 +196,13 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 	if len(fresh) > 0 {
 		if err := w.InsertAttendees(fresh); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
-				return errRetry // taken meanwhile; cannot happen under the meetings' locks
+				// Taken after all, which the meetings' locks leave only to
+				// a count that disagrees with the rows: the run again
+				// looks every ExternalUserId up.
+				for _, j := range jobs {
+					j.lookAlways = true
+				}
+				return errRetry
 			}
 			return err
 		}
@@ -306,10 +314,8 @@ func (a *adder) run(ctx context.Context, op string) {
 	var (
 		jobs  []*attendeeJob
 		taken bool // a transaction that runs again keeps its jobs
-		runs  int
 	)
 	err := a.s.write(ctx, op, func(w store.Writer) error {
-		runs++
 		if !taken {
 			jobs, taken = a.take(), true
 		}
@@ -332,7 +338,7 @@ func (a *adder) run(ctx context.Context, op string) {
 		for i := range found {
 			byID[found[i].ID] = &found[i]
 		}
-		return a.s.addAttendees(w, jobs, byID, runs > 1)
+		return a.s.addAttendees(w, jobs, byID)
 	})
 	if !taken {
 		// The transaction never started (the store is closing, say): the

@@ -43,15 +43,13 @@ func (s *Service) CreateMeetingWithAttendees(ctx context.Context, c Caller, in *
 	if err != nil {
 		return nil, err
 	}
-	runs := 0
 	err = s.write(ctx, "CreateMeetingWithAttendees", func(w store.Writer) error {
-		runs++
 		var err error
 		if m, err = s.createMeeting(w, c, &in.CreateMeetingInput); err != nil {
 			return err
 		}
 		job.meetingID = m.ID
-		return s.addAttendees(w, []*attendeeJob{job}, map[string]*store.Meeting{m.ID: &m}, runs > 1)
+		return s.addAttendees(w, []*attendeeJob{job}, map[string]*store.Meeting{m.ID: &m})
 	})
 	if err == nil {
 		err = job.err
