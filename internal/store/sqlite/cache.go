@@ -10,11 +10,12 @@ import (
 	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 )
 
-// readCache keeps meetings and attendees that readers looked up, so that
-// the hottest reads (GetAttendee, GetMeeting, join-token checks) skip
-// SQLite. It is correct because this process is the database's only
-// writer: the writer reports every row it changes and drops it from the
-// cache after the commit.
+// readCache keeps meetings and attendees that readers looked up, and those
+// the writer locked or added, so that the hottest reads (GetAttendee,
+// GetMeeting, join-token checks) and the writer's own lookups skip SQLite.
+// It is correct because this process is the database's only writer: the
+// writer reports every row it changes, and after the commit drops it from
+// the cache (or, for an attendee count, brings it up to date).
 //
 // A reader may fill the cache only with what it read in a snapshot that
 // no commit has overtaken. The writer makes epoch odd before it commits
@@ -180,6 +181,15 @@ func (c *readCache) lockedMeetings(ids []string, ch *changed) (found []store.Mee
 	return found, missing
 }
 
+// lockedAttendee looks up an attendee for the writer, unless the batch has
+// changed it.
+func (c *readCache) lockedAttendee(meetingID, id string, ch *changed) (store.Attendee, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.attendees[meetingID][id]
+	return a, ok && !ch.attendeeTouched(meetingID, id)
+}
+
 // keepLocked fills the cache with meetings the writer read in its
 // transaction, but for those the batch has changed: the others are as
 // last committed, whatever the epoch (only the writer commits).
@@ -259,15 +269,6 @@ func (r *cachedReader) Attendee(meetingID, attendeeID string) (store.Attendee, e
 		r.cache.putAttendee(a, r.epoch)
 	}
 	return a, err
-}
-
-// lockedAttendee looks up an attendee for the writer, unless the batch has
-// changed it.
-func (c *readCache) lockedAttendee(meetingID, id string, ch *changed) (store.Attendee, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, ok := c.attendees[meetingID][id]
-	return a, ok && !ch.attendeeTouched(meetingID, id)
 }
 
 // cachedWriter serves the meetings a write locks, and the attendees it

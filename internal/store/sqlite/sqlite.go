@@ -444,10 +444,9 @@ func (s *Store) commit(batch []*request) {
 	tx.OnChange(&ch)
 	tx.DeferEvents()
 	w := &cachedWriter{Tx: tx, cache: s.cache, ch: &ch}
-	// Whatever happens to the batch, every row it touched leaves the read
-	// cache (rows of failed transactions too: dropping is harmless) before
-	// any caller hears of the outcome, so that no one reads their own write
-	// stale.
+	// Whatever happens to the batch, the read cache learns what it changed
+	// (all of it, should any part roll back) before any caller hears of the
+	// outcome, so that no one reads their own write stale.
 	s.cache.beginCommit()
 	var outcomes []outcome
 	defer func() {
