@@ -90,14 +90,9 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, " for %s\n", *duration)
 	// Times and the profile cover the measured run, not the workload's setup.
 	var (
-		profile             *os.File
-		profileErr          error
-		ownBefore, ownAfter float64
-		cpuBefore, cpuAfter float64
-		cpuErr1, cpuErr2    error
-		machine             [2]bench.MachineTimes
-		machineErr          error
-		machineRead         bool // both readings taken
+		profile       *os.File
+		profileErr    error
+		before, after bench.Reading
 	)
 	if *cpuProfile != "" {
 		if profile, err = os.Create(*cpuProfile); err != nil {
@@ -106,9 +101,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Measure = func(begin bool) {
 		if begin {
-			cpuBefore, cpuErr1 = bench.ProcessCPU(*serverMetrics)
-			machine[0], machineErr = bench.ReadMachineTimes()
-			ownBefore = bench.OwnCPU()
+			before = bench.Read(*serverMetrics)
 			if profile != nil {
 				profileErr = pprof.StartCPUProfile(profile)
 			}
@@ -117,12 +110,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		if profile != nil && profileErr == nil {
 			pprof.StopCPUProfile()
 		}
-		ownAfter = bench.OwnCPU()
-		if machineErr == nil {
-			machine[1], machineErr = bench.ReadMachineTimes()
-			machineRead = machineErr == nil
-		}
-		cpuAfter, cpuErr2 = bench.ProcessCPU(*serverMetrics)
+		after = bench.Read(*serverMetrics)
 	}
 	res, err := bench.Run(ctx, c, cfg)
 	if profile != nil {
@@ -143,22 +131,20 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	if *rate > 0 {
 		fmt.Fprintln(stdout, "(latencies count from when each request was due; P99 SENT counts from when it was sent)")
 	}
-	own := ownAfter - ownBefore
-	report.Result.GeneratorCPUSeconds = own
+	used, serverErr := before.Until(after)
+	report.Result.GeneratorCPUSeconds = used.Generator
 	fmt.Fprintf(stdout, "load generator CPU: %.2f s (%.0f%% of a core), %.1f µs per request\n",
-		own, 100*own/res.Seconds, 1e6*own/float64(max(total, 1)))
+		used.Generator, 100*used.Generator/res.Seconds, 1e6*used.Generator/float64(max(total, 1)))
 	if *serverMetrics != "" {
-		if err := errors.Join(cpuErr1, cpuErr2); err != nil {
-			return fmt.Errorf("server CPU: %w", err)
+		if serverErr != nil {
+			return fmt.Errorf("server CPU: %w", serverErr)
 		}
-		used := cpuAfter - cpuBefore
-		report.Result.ServerCPUSeconds = used
+		report.Result.ServerCPUSeconds = used.Server
 		fmt.Fprintf(stdout, "server CPU: %.2f s over %.1f s (%.0f%% of a core), %.1f µs per request\n",
-			used, res.Seconds, 100*used/res.Seconds, 1e6*used/float64(max(total, 1)))
+			used.Server, res.Seconds, 100*used.Server/res.Seconds, 1e6*used.Server/float64(max(total, 1)))
 	}
-	if machineRead {
-		m := machine[0].Until(machine[1])
-		report.Result.Machine = &m
+	if m := used.Machine; m != nil {
+		report.Result.Machine = m
 		fmt.Fprintf(stdout, "machine CPU (all %d cores): %.0f%% busy, %.0f%% idle, %.0f%% waiting for I/O, %.0f%% stolen by the hypervisor\n",
 			runtime.NumCPU(), 100*m.Busy, 100*m.Idle, 100*m.IOWait, 100*m.Steal)
 	}

@@ -113,29 +113,46 @@ func TestClientRefusesBadEndpoints(t *testing.T) {
 // Until shares out the time between two readings, and a reading works
 // where /proc/stat is.
 func TestMachineTimes(t *testing.T) {
-	before := MachineTimes{procfs.CPUStat{User: 10, System: 5, Idle: 100, Iowait: 1, Steal: 2}}
-	after := MachineTimes{procfs.CPUStat{User: 16, Nice: 1, System: 7, SoftIRQ: 1, Idle: 108, Iowait: 2, Steal: 4}}
+	before := machineTimes{procfs.CPUStat{User: 10, System: 5, Idle: 100, Iowait: 1, Steal: 2}}
+	after := machineTimes{procfs.CPUStat{User: 16, Nice: 1, System: 7, SoftIRQ: 1, Idle: 108, Iowait: 2, Steal: 4}}
 	got := before.Until(after)
 	want := MachineCPU{Busy: 10.0 / 21, Idle: 8.0 / 21, IOWait: 1.0 / 21, Steal: 2.0 / 21}
 	if math.Abs(got.Busy-want.Busy)+math.Abs(got.Idle-want.Idle)+math.Abs(got.IOWait-want.IOWait)+math.Abs(got.Steal-want.Steal) > 1e-9 {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	if (MachineTimes{}).Until(MachineTimes{}) != (MachineCPU{}) {
+	if (machineTimes{}).Until(machineTimes{}) != (MachineCPU{}) {
 		t.Fatal("no time passed, yet shares")
 	}
 	if _, err := os.Stat("/proc/stat"); err != nil {
 		t.Skip("no /proc/stat here")
 	}
-	a, err := ReadMachineTimes()
+	a, err := readMachineTimes()
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	b, err := ReadMachineTimes()
+	b, err := readMachineTimes()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := a.Until(b); m.Busy+m.Idle+m.IOWait+m.Steal > 1.0001 {
 		t.Fatalf("shares add up to more than the whole: %+v", m)
+	}
+}
+
+// Two readings give the generator's and the machine's use between them;
+// a server metrics URL that cannot be read is an error, none is not.
+func TestReadingUntil(t *testing.T) {
+	before := Read("")
+	time.Sleep(20 * time.Millisecond)
+	used, err := before.Until(Read(""))
+	if err != nil || used.Generator < 0 || used.Server != 0 {
+		t.Fatalf("without a server: %+v %v", used, err)
+	}
+	if _, statErr := os.Stat("/proc/stat"); statErr == nil && used.Machine == nil {
+		t.Error("no machine CPU where /proc/stat is")
+	}
+	if _, err := Read("http://127.0.0.1:1/metrics").Until(Read("")); err == nil {
+		t.Error("an unreachable server's metrics read without an error")
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,9 +13,9 @@ import (
 	"github.com/prometheus/procfs"
 )
 
-// ProcessCPU reads process_cpu_seconds_total from a Prometheus metrics URL
+// processCPU reads process_cpu_seconds_total from a Prometheus metrics URL
 // (0 and no error when url is empty).
-func ProcessCPU(url string) (float64, error) {
+func processCPU(url string) (float64, error) {
 	if url == "" {
 		return 0, nil
 	}
@@ -36,9 +37,9 @@ func ProcessCPU(url string) (float64, error) {
 	return 0, fmt.Errorf("%s has no process_cpu_seconds_total", url)
 }
 
-// OwnCPU is the CPU time (user and system) this process has used, in
+// ownCPU is the CPU time (user and system) this process has used, in
 // seconds (0 if getrusage fails).
-func OwnCPU() float64 {
+func ownCPU() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -56,22 +57,22 @@ type MachineCPU struct {
 	Steal  float64 `json:"steal"`
 }
 
-// MachineTimes are the cumulative CPU times of all the machine's cores.
-type MachineTimes struct{ c procfs.CPUStat }
+// machineTimes are the cumulative CPU times of all the machine's cores.
+type machineTimes struct{ c procfs.CPUStat }
 
-// ReadMachineTimes reads them (Linux's /proc/stat; an error elsewhere).
-func ReadMachineTimes() (MachineTimes, error) {
+// readMachineTimes reads them (Linux's /proc/stat; an error elsewhere).
+func readMachineTimes() (machineTimes, error) {
 	fs, err := procfs.NewDefaultFS()
 	if err != nil {
-		return MachineTimes{}, err
+		return machineTimes{}, err
 	}
 	st, err := fs.Stat()
-	return MachineTimes{st.CPUTotal}, err
+	return machineTimes{st.CPUTotal}, err
 }
 
 // Until is how the cores spent the time between two readings. (Guest time
 // is counted in User already.)
-func (t MachineTimes) Until(later MachineTimes) MachineCPU {
+func (t machineTimes) Until(later machineTimes) MachineCPU {
 	busy := func(c procfs.CPUStat) float64 { return c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ }
 	before, after := t.c, later.c
 	d := MachineCPU{
@@ -85,4 +86,41 @@ func (t MachineTimes) Until(later MachineTimes) MachineCPU {
 		return MachineCPU{}
 	}
 	return MachineCPU{Busy: d.Busy / total, Idle: d.Idle / total, IOWait: d.IOWait / total, Steal: d.Steal / total}
+}
+
+// Reading is the CPU counters read at one end of a measured run.
+type Reading struct {
+	own        float64
+	server     float64
+	serverErr  error
+	machine    machineTimes
+	machineErr error
+}
+
+// Read takes them: this process's CPU time, the server's (from its
+// Prometheus metrics URL, when one is given) and the machine's.
+func Read(serverMetrics string) Reading {
+	var r Reading
+	r.server, r.serverErr = processCPU(serverMetrics)
+	r.machine, r.machineErr = readMachineTimes()
+	r.own = ownCPU()
+	return r
+}
+
+// Usage is what a run used between two readings.
+type Usage struct {
+	Generator float64     // CPU seconds of the load generator
+	Server    float64     // CPU seconds of the server, when its metrics were read
+	Machine   *MachineCPU // how the machine's cores spent the run; nil where unknown
+}
+
+// Until is the usage between r and a later reading; the error says the
+// server's CPU time could not be read.
+func (r Reading) Until(later Reading) (Usage, error) {
+	u := Usage{Generator: later.own - r.own, Server: later.server - r.server}
+	if r.machineErr == nil && later.machineErr == nil {
+		m := r.machine.Until(later.machine)
+		u.Machine = &m
+	}
+	return u, errors.Join(r.serverErr, later.serverErr)
 }
