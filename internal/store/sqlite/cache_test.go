@@ -19,24 +19,11 @@ import (
 // over while readers hammer the cache: once a write has returned, every
 // read must see it.
 func TestCacheNeverServesAStaleRow(t *testing.T) {
-	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "c.db"), Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, m := cacheTestStore(t)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1",
-		ClientRequestToken: "t", ParamsHash: "h", ExternalMeetingID: "e", MediaRegion: "us-east-1", MaxAttendees: 250,
-		CreatedAt: now, LastActiveAt: now}
-	a := &store.Attendee{ID: "01a21db6-3fb5-7532-aa42-4f6bce817338", MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: "alice",
-		Capabilities: model.AttendeeCapabilities{Audio: "None", Video: "None", Content: "None"}, TokenSalt: []byte("salt"), CreatedAt: now}
-	if err := s.Write(ctx, func(w store.Writer) error {
-		if err := w.InsertMeeting(m); err != nil {
-			return err
-		}
-		return w.InsertAttendees([]*store.Attendee{a})
-	}); err != nil {
+	now := m.CreatedAt
+	a := cacheTestAttendee(m, 1)
+	if err := s.Write(ctx, func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{a}) }); err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
@@ -94,7 +81,7 @@ func TestCacheNeverServesAStaleRow(t *testing.T) {
 	if err := s.Write(ctx, func(w store.Writer) error { return w.DeleteAttendee(m.ID, a.ID) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(r store.Reader) error {
+	err := s.View(ctx, func(r store.Reader) error {
 		_, err := r.Attendee(m.ID, a.ID)
 		return err
 	})
