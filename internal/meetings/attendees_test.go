@@ -52,15 +52,22 @@ func gatedMeeting(t *testing.T) (*Service, *gatedStore, Caller, *model.Meeting) 
 		g = &gatedStore{Store: st, gate: make(chan struct{})}
 		return g
 	})
-	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
 	close(g.gate)
+	c, m := callerMeeting(t, s)
+	g.gate = make(chan struct{})
+	g.writes.Store(0)
+	return s, g, c, m
+}
+
+// callerMeeting creates a meeting for a caller of s.
+func callerMeeting(t *testing.T, s *Service) (Caller, *model.Meeting) {
+	t.Helper()
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
 	m, err := s.CreateMeeting(context.Background(), c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.gate = make(chan struct{})
-	g.writes.Store(0)
-	return s, g, c, m
+	return c, m
 }
 
 func (a *adder) queued() int {
@@ -204,12 +211,8 @@ func (w emptyCountWriter) LockMeetings(ids []string) ([]store.Meeting, error) {
 // it up and returns the attendee, rather than a conflict.
 func TestAnEmptyCountIsNotTrustedTwice(t *testing.T) {
 	s := testService(t, func(st store.Store) store.Store { return emptyCountStore{st} })
-	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	c, m := callerMeeting(t, s)
 	ctx := context.Background()
-	m, err := s.CreateMeeting(ctx, c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1", ExternalMeetingId: "meeting"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	first, err := s.CreateAttendee(ctx, c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "alice"})
 	if err != nil {
 		t.Fatal(err)
