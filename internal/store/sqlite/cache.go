@@ -14,14 +14,18 @@ import (
 // the writer locked or added, so that the hottest reads (GetAttendee,
 // GetMeeting, join-token checks) and the writer's own lookups skip SQLite.
 // It is correct because this process is the database's only writer: the
-// writer reports every row it changes, and after the commit drops it from
-// the cache (or, for an attendee count, brings it up to date).
+// writer reports every row it changes, and drops it from the cache just
+// before the commit (an attendee count is brought up to date and put back
+// after it).
 //
 // A reader may fill the cache only with what it read in a snapshot that
 // no commit has overtaken. The writer makes epoch odd before it commits
 // and even again after it has dropped the changed rows; a reader notes the
 // epoch before its snapshot and fills only if the epoch is still that
 // (even) number, checked under the same lock the writer drops rows under.
+// A reader may be answered from the cache at any time: until the commit is
+// visible the rows it changes are still the latest, and by then they are
+// gone from the cache.
 type readCache struct {
 	epoch atomic.Uint64
 
@@ -43,8 +47,13 @@ type changed struct {
 	attendees map[[2]string]bool
 	added     []store.Attendee
 	all       bool
-	// undone is set when part of the batch was rolled back.
+	// undone is set when part of the batch was rolled back, or its commit
+	// failed.
 	undone bool
+	// retired is set once the changed rows are out of the cache, just
+	// before the commit; recounted holds the meetings to put back.
+	retired   bool
+	recounted []store.Meeting
 }
 
 func (c *changed) Changed(meetingID, attendeeID string) {
@@ -90,38 +99,57 @@ func (c *changed) touched(id string) bool {
 // beginCommit marks a commit under way: no reader may fill from now on.
 func (c *readCache) beginCommit() { c.epoch.Add(1) }
 
-// endCommit drops what the batch changed and lets readers fill again.
+// retire drops what the batch changed just before it commits: once the
+// commit is visible, a reader that has seen it (an event, a listed
+// attendee) must not then be answered from a row it made stale. A meeting
+// whose only change is its attendee count is set aside, brought up to
+// date, to be put back after the commit: the writer finds the meetings it
+// fills in the cache.
+func (c *readCache) retire(ch *changed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch.retired = true
+	if ch.all || ch.undone {
+		c.clearLocked()
+		return
+	}
+	for id := range ch.meetings {
+		delete(c.meetings, id)
+	}
+	for id, delta := range ch.counts {
+		if m, ok := c.meetings[id]; ok {
+			m.AttendeeCount += delta
+			ch.recounted = append(ch.recounted, m)
+			delete(c.meetings, id)
+		}
+	}
+	for k := range ch.attendees {
+		if k[1] == sqlstore.All {
+			c.size -= len(c.attendees[k[0]])
+			delete(c.attendees, k[0])
+		} else if m := c.attendees[k[0]]; m != nil {
+			if _, ok := m[k[1]]; ok {
+				delete(m, k[1])
+				c.size--
+			}
+		}
+	}
+}
+
+// endCommit lets readers fill again, after putting back what the batch
+// committed and the cache should keep. A batch that failed to commit, or
+// rolled back any part of itself, empties the cache instead: it may hold
+// what the writer read of rows never committed, and counts that moved for
+// nothing. Rollbacks are rare.
 func (c *readCache) endCommit(ch *changed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case ch.all || ch.undone:
-		// After a rollback the cache may hold what the writer read of rows
-		// that were never committed, and counts that moved for nothing: it
-		// starts over. Rollbacks are rare.
-		c.meetings, c.attendees, c.size = map[string]store.Meeting{}, map[string]map[string]store.Attendee{}, 0
-	default:
-		for id := range ch.meetings {
-			delete(c.meetings, id)
-		}
-		// A meeting whose only change is its attendee count stays, brought
-		// up to date: the writer finds the meetings it fills in the cache.
-		for id, delta := range ch.counts {
-			if m, ok := c.meetings[id]; ok {
-				m.AttendeeCount += delta
-				c.meetings[id] = m
-			}
-		}
-		for k := range ch.attendees {
-			if k[1] == sqlstore.All {
-				c.size -= len(c.attendees[k[0]])
-				delete(c.attendees, k[0])
-			} else if m := c.attendees[k[0]]; m != nil {
-				if _, ok := m[k[1]]; ok {
-					delete(m, k[1])
-					c.size--
-				}
-			}
+		c.clearLocked()
+	case ch.retired:
+		for _, m := range ch.recounted {
+			c.keepMeetingLocked(m)
 		}
 		// New attendees are cached as written: the next request about one
 		// (its client joining, a GetAttendee, its deletion) is likely soon.
@@ -134,6 +162,10 @@ func (c *readCache) endCommit(ch *changed) {
 		}
 	}
 	c.epoch.Add(1)
+}
+
+func (c *readCache) clearLocked() {
+	c.meetings, c.attendees, c.size = map[string]store.Meeting{}, map[string]map[string]store.Attendee{}, 0
 }
 
 func (c *readCache) meeting(id string) (store.Meeting, bool) {

@@ -390,3 +390,76 @@ func TestWriterCacheLocksInIDOrder(t *testing.T) {
 		t.Fatalf("locked %v, want %v", got, want)
 	}
 }
+
+// TestCacheIsNeverOlderThanTheDatabase has readers observe each commit
+// through the database (the attendee list is never cached) and then read
+// the meeting the same commit touched: a reader that has seen a commit
+// must never be answered from a cached row it made stale, even before the
+// writer has finished with the cache.
+func TestCacheIsNeverOlderThanTheDatabase(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	const writes = 300
+	errs := make(chan error, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var n int
+				s.View(ctx, func(r store.Reader) error {
+					as, err := r.Attendees(m.ID, 0, writes+1)
+					n = len(as)
+					return err
+				})
+				if n == 0 {
+					continue
+				}
+				// The commit that stored attendee n moved LastActiveAt to n s.
+				want := m.CreatedAt.Add(time.Duration(n) * time.Second)
+				s.View(ctx, func(r store.Reader) error {
+					got, err := r.MeetingByID(m.ID)
+					if err == nil && got.LastActiveAt.Before(want) {
+						select {
+						case errs <- fmt.Errorf("%d attendees stored, but the meeting read after them is older: active at %v, want %v", n, got.LastActiveAt.Sub(m.CreatedAt), want.Sub(m.CreatedAt)):
+						default:
+						}
+					}
+					return nil
+				})
+			}
+		})
+	}
+	finish := sync.OnceFunc(func() {
+		close(stop)
+		wg.Wait()
+	})
+	defer finish()
+	for i := 1; i <= writes; i++ {
+		a := cacheTestAttendee(m, i)
+		if err := s.Write(ctx, func(w store.Writer) error {
+			if err := w.InsertAttendees([]*store.Attendee{a}); err != nil {
+				return err
+			}
+			return w.TouchMeeting(m.ID, m.CreatedAt.Add(time.Duration(i)*time.Second))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errs:
+			t.Fatalf("write %d: %v", i, err)
+		default:
+		}
+	}
+	finish()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+}

@@ -570,9 +570,11 @@ func (s *Store) commitIsolated(ctx context.Context, w *cachedWriter, batch []*re
 func (s *Store) finish(ctx context.Context, w *cachedWriter) error {
 	err := w.FlushEvents()
 	if err == nil {
+		w.cache.retire(w.ch)
 		err = s.exec(ctx, commitTx)
 	}
 	if err != nil {
+		w.ch.undone = true
 		s.exec(ctx, rollbackTx) //nolint:errcheck // the batch fails either way
 	}
 	return err
