@@ -40,6 +40,14 @@ func (s *Service) VerifyJoinToken(ctx context.Context, tok string) (Identity, er
 	}
 	var id Identity
 	err = s.store.View(ctx, func(r store.Reader) error {
+		// The attendee is read first: should it come from a cache older
+		// than the database, the meeting read after it is at least as new,
+		// so a token whose meeting has just ended is told so rather than
+		// refused because its attendee went with it.
+		a, aErr := r.Attendee(p.MeetingID, p.AttendeeID)
+		if aErr != nil && !errors.Is(aErr, store.ErrNotFound) {
+			return aErr
+		}
 		m, err := r.MeetingByID(p.MeetingID)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrTokenRefused
@@ -53,12 +61,8 @@ func (s *Service) VerifyJoinToken(ctx context.Context, tok string) (Identity, er
 			// answer tells.
 			return ErrMeetingEnded
 		}
-		a, err := r.Attendee(m.ID, p.AttendeeID)
-		if errors.Is(err, store.ErrNotFound) {
+		if aErr != nil {
 			return ErrTokenRefused
-		}
-		if err != nil {
-			return err
 		}
 		if !s.keys.CheckJoinToken(p, a.AccountID, a.TokenSalt) {
 			return ErrTokenRefused
