@@ -11,34 +11,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const unsignedPayload = "UNSIGNED-PAYLOAD"
 
-// Step 1: Create a canonical request.
+// Steps 1 and 2: Create a canonical request, and hash it.
 //
-// canonicalRequest joins the six parts AWS defines:
+// canonicalRequestHash joins the six parts AWS defines,
 //
 //	HTTPMethod \n CanonicalURI \n CanonicalQueryString \n CanonicalHeaders \n SignedHeaders \n HashedPayload
 //
-// canonicalHeaders already ends every header with "\n", hence the blank
-// line before SignedHeaders.
-func canonicalRequest(method, uri, query, headers, signedHeaders, payloadHash string) string {
-	var b strings.Builder
-	b.Grow(len(method) + len(uri) + len(query) + len(headers) + len(signedHeaders) + len(payloadHash) + 5)
-	b.WriteString(method)
-	b.WriteByte('\n')
-	b.WriteString(uri)
-	b.WriteByte('\n')
-	b.WriteString(query)
-	b.WriteByte('\n')
-	b.WriteString(headers)
-	b.WriteByte('\n')
-	b.WriteString(signedHeaders)
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+// and returns their SHA-256, building them in a buffer on the stack when
+// they fit. canonicalHeaders already ends every header with "\n", hence the
+// blank line before SignedHeaders.
+func canonicalRequestHash(method, uri, query, headers, signedHeaders, payloadHash string) [sha256.Size]byte {
+	var stack [1024]byte
+	b := append(stack[:0], method...)
+	for _, part := range [...]string{uri, query, headers, signedHeaders, payloadHash} {
+		b = append(b, '\n')
+		b = append(b, part...)
+	}
+	return sha256.Sum256(b)
 }
 
 // canonicalURIs returns the canonical URI of the request path, the first
@@ -313,17 +306,18 @@ func payloadHashes(r *http.Request, body []byte, presigned bool) ([]string, erro
 	return []string{hashed}, nil
 }
 
-// Step 2: Create a hash of the canonical request.
-func hashCanonicalRequest(creq string) string {
-	sum := sha256.Sum256([]byte(creq))
-	return hex.EncodeToString(sum[:])
-}
-
 // Step 3: Create a string to sign.
 //
 //	AWS4-HMAC-SHA256 \n RequestDateTime \n CredentialScope \n HashedCanonicalRequest
-func stringToSign(date time.Time, scope credentialScope, hashedCanonicalRequest string) string {
-	return algorithm + "\n" + date.UTC().Format(amzDateLayout) + "\n" + scope.String() + "\n" + hashedCanonicalRequest
+//
+// appendStringToSign appends it to dst.
+func appendStringToSign(dst []byte, amzDate string, scope credentialScope, canonicalRequestHash [sha256.Size]byte) []byte {
+	dst = append(dst, algorithm+"\n"...)
+	dst = append(dst, amzDate...)
+	dst = append(dst, '\n')
+	dst = scope.append(dst)
+	dst = append(dst, '\n')
+	return hex.AppendEncode(dst, canonicalRequestHash[:])
 }
 
 // uriEncode applies the AWS URI encoding: the unreserved characters

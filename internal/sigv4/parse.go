@@ -47,6 +47,7 @@ type signedRequest struct {
 	signedHeaders []string // lowercase, sorted, unique, includes "host"
 	signature     []byte   // 32 bytes
 	date          time.Time
+	amzDate       string        // date in ISO 8601 basic format, as the string to sign has it
 	expires       time.Duration // presigned only
 }
 
@@ -59,8 +60,15 @@ type credentialScope struct {
 }
 
 // String formats the scope as it appears in the string to sign.
-func (s credentialScope) String() string {
-	return s.date + "/" + s.region + "/" + s.service + "/" + scopeTerminator
+func (s credentialScope) String() string { return string(s.append(nil)) }
+
+func (s credentialScope) append(dst []byte) []byte {
+	dst = append(dst, s.date...)
+	dst = append(dst, '/')
+	dst = append(dst, s.region...)
+	dst = append(dst, '/')
+	dst = append(dst, s.service...)
+	return append(dst, "/"+scopeTerminator...)
 }
 
 // queryParam is one decoded query parameter, in request order.
@@ -117,10 +125,10 @@ func (v *Verifier) parseAuthentication(r *http.Request, params []queryParam) (si
 	if err != nil {
 		return signedRequest{}, err
 	}
-	if sr.date, err = requestDate(r.Header, authz[0]); err != nil {
+	if sr.date, sr.amzDate, err = requestDate(r.Header, authz[0]); err != nil {
 		return signedRequest{}, err
 	}
-	if err := checkScopeDate(sr.scope, sr.date); err != nil {
+	if err := checkScopeDate(sr.scope, sr.amzDate); err != nil {
 		return signedRequest{}, err
 	}
 	return sr, nil
@@ -259,7 +267,8 @@ func parsePresignedQuery(params []queryParam, service string, maxExpiry time.Dur
 	if sr.date, ok = parseAmzDate(date); !ok {
 		return signedRequest{}, unauthorized("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
 	}
-	if err := checkScopeDate(sr.scope, sr.date); err != nil {
+	sr.amzDate = date
+	if err := checkScopeDate(sr.scope, sr.amzDate); err != nil {
 		return signedRequest{}, err
 	}
 	if sr.expires, err = parseExpires(expires, maxExpiry); err != nil {
@@ -373,37 +382,38 @@ func parseExpires(v string, maxExpiry time.Duration) (time.Duration, error) {
 // X-Amz-Date in ISO 8601 basic format, or, only when that is absent, the
 // HTTP Date header in RFC 1123 form, which AWS also accepts. Either way the
 // string to sign carries the time in ISO 8601 basic format.
-func requestDate(h http.Header, authz string) (time.Time, error) {
+func requestDate(h http.Header, authz string) (time.Time, string, error) {
 	if xs := h["X-Amz-Date"]; len(xs) > 0 {
 		if len(xs) > 1 {
-			return time.Time{}, unauthorized("The X-Amz-Date header must appear only once.")
+			return time.Time{}, "", unauthorized("The X-Amz-Date header must appear only once.")
 		}
 		t, ok := parseAmzDate(xs[0])
 		if !ok {
-			return time.Time{}, unauthorized("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", echo(xs[0]))
+			return time.Time{}, "", unauthorized("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", echo(xs[0]))
 		}
-		return t, nil
+		return t, xs[0], nil
 	}
 	if ds := h["Date"]; len(ds) > 0 {
 		if len(ds) > 1 {
-			return time.Time{}, unauthorized("The Date header must appear only once.")
+			return time.Time{}, "", unauthorized("The Date header must appear only once.")
 		}
 		t, err := time.Parse(http.TimeFormat, ds[0])
 		if err != nil || t.UTC().Format(http.TimeFormat) != ds[0] {
-			return time.Time{}, unauthorized("Date header must be in RFC 1123 format, e.g. 'Mon, 02 Jan 2006 15:04:05 GMT'. Got '%s'.", echo(ds[0]))
+			return time.Time{}, "", unauthorized("Date header must be in RFC 1123 format, e.g. 'Mon, 02 Jan 2006 15:04:05 GMT'. Got '%s'.", echo(ds[0]))
 		}
-		return t.UTC(), nil
+		t = t.UTC()
+		return t, t.Format(amzDateLayout), nil
 	}
-	return time.Time{}, unauthorized("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=%s", echo(authz))
+	return time.Time{}, "", unauthorized("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=%s", echo(authz))
 }
 
 // checkScopeDate requires the credential scope's date to be the day of the
 // request time, as AWS does: the signing key is derived from the scope date,
 // so a mismatch means the client used a key for another day.
-func checkScopeDate(scope credentialScope, date time.Time) error {
-	if day := date.Format(scopeDateLayout); scope.date != day {
+func checkScopeDate(scope credentialScope, amzDate string) error {
+	if day := amzDate[:len(scopeDateLayout)]; scope.date != day {
 		return unauthorized("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			scope.date, day, date.Format(amzDateLayout))
+			scope.date, day, amzDate)
 	}
 	return nil
 }
@@ -457,18 +467,22 @@ func checkSessionToken(cred Credential, token string, present bool) error {
 	return nil
 }
 
-// parseAmzDate parses YYYYMMDDTHHMMSSZ strictly: the value must be exactly
-// what formatting the parsed time gives back, so no lenient variant (short
-// fields, other zones) can reach the string to sign.
+// parseAmzDate parses YYYYMMDDTHHMMSSZ strictly: digits where digits go, a
+// real day and time of day, so that the value is exactly what formatting
+// the parsed time gives back and no lenient variant (short fields, other
+// zones, a 61st second) can reach the string to sign.
 func parseAmzDate(v string) (time.Time, bool) {
-	if len(v) != len(amzDateLayout) {
+	if len(v) != len(amzDateLayout) || v[8] != 'T' || v[15] != 'Z' {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(amzDateLayout, v)
-	if err != nil || t.Format(amzDateLayout) != v {
+	day, ok := parseScopeDate(v[:8])
+	h, okH := decimal(v[9:11])
+	m, okM := decimal(v[11:13])
+	sec, okS := decimal(v[13:15])
+	if !ok || !okH || !okM || !okS || h > 23 || m > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	return t, true
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second), true
 }
 
 // parseScopeDate parses the YYYYMMDD of the credential scope as strictly.
@@ -476,11 +490,30 @@ func parseScopeDate(v string) (time.Time, bool) {
 	if len(v) != len(scopeDateLayout) {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(scopeDateLayout, v)
-	if err != nil || t.Format(scopeDateLayout) != v {
+	y, okY := decimal(v[:4])
+	m, okM := decimal(v[4:6])
+	d, okD := decimal(v[6:])
+	if !okY || !okM || !okD || m < 1 || m > 12 || d < 1 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d { // the 30th of February
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// decimal parses a short run of ASCII digits, nothing else.
+func decimal(v string) (int, bool) {
+	n := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, v != ""
 }
 
 // isScopeElement reports whether v is 1..max characters from the URI

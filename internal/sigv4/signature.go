@@ -3,6 +3,7 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"hash"
 	"sync"
 )
 
@@ -21,11 +22,29 @@ func deriveSigningKey(secret string, scope credentialScope) [sha256.Size]byte {
 	return hmacSHA256(kService[:], scopeTerminator)
 }
 
-// calculateSignature is the second half of Step 4: the signature is
-// HMAC(kSigning, StringToSign); it travels hex-encoded, and is compared here
-// as raw bytes.
-func calculateSignature(signingKey [sha256.Size]byte, stringToSign string) [sha256.Size]byte {
-	return hmacSHA256(signingKey[:], stringToSign)
+// signingKey is the second half of Step 4: the signature is
+// HMAC(kSigning, StringToSign). It keeps a pool of HMAC states keyed with
+// kSigning, so that each signature costs a Reset rather than a new HMAC.
+// The signature travels hex-encoded, and is compared here as raw bytes.
+type signingKey struct {
+	key  [sha256.Size]byte
+	macs sync.Pool
+}
+
+func newSigningKey(key [sha256.Size]byte) *signingKey {
+	k := &signingKey{key: key}
+	k.macs.New = func() any { return hmac.New(sha256.New, k.key[:]) }
+	return k
+}
+
+func (k *signingKey) sign(stringToSign []byte) [sha256.Size]byte {
+	mac := k.macs.Get().(hash.Hash)
+	defer k.macs.Put(mac)
+	mac.Reset()
+	mac.Write(stringToSign)
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
+	return sum
 }
 
 // Step 5: Add the signature to the request.
@@ -61,7 +80,7 @@ const maxCachedKeys = 1024
 // signature.
 type keyCache struct {
 	mu   sync.RWMutex
-	keys map[signingKeyID][sha256.Size]byte
+	keys map[signingKeyID]*signingKey
 }
 
 type signingKeyID struct {
@@ -69,18 +88,18 @@ type signingKeyID struct {
 	scope  credentialScope
 }
 
-func (c *keyCache) get(secret string, scope credentialScope) ([sha256.Size]byte, bool) {
+func (c *keyCache) get(secret string, scope credentialScope) (*signingKey, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	key, ok := c.keys[signingKeyID{secret: secret, scope: scope}]
 	return key, ok
 }
 
-func (c *keyCache) put(secret string, scope credentialScope, key [sha256.Size]byte) {
+func (c *keyCache) put(secret string, scope credentialScope, key *signingKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil || len(c.keys) >= maxCachedKeys {
-		c.keys = make(map[signingKeyID][sha256.Size]byte)
+		c.keys = make(map[signingKeyID]*signingKey)
 	}
 	c.keys[signingKeyID{secret: secret, scope: scope}] = key
 }

@@ -20,7 +20,7 @@ type Signer struct {
 
 	mu    sync.Mutex
 	scope credentialScope
-	key   [sha256.Size]byte
+	key   *signingKey
 }
 
 // NewSigner returns a Signer for one credential, region and service.
@@ -70,18 +70,19 @@ func (s *Signer) Sign(r *Request, t time.Time) (amzDate, authorization string, e
 	if path == "" {
 		path = "/" // what goes on the wire
 	}
-	creq := canonicalRequest(r.Method, uriEncode(path, true), query, headers, signed, hex.EncodeToString(r.PayloadHash[:]))
-	sig := calculateSignature(s.signingKey(scope), stringToSign(t, scope, hashCanonicalRequest(creq)))
+	creq := canonicalRequestHash(r.Method, uriEncode(path, true), query, headers, signed, hex.EncodeToString(r.PayloadHash[:]))
+	var sts [256]byte
+	sig := s.signingKey(scope).sign(appendStringToSign(sts[:0], amzDate, scope, creq))
 	return amzDate, algorithm + " Credential=" + s.accessKeyID + "/" + scope.String() +
 		", SignedHeaders=" + signed + ", Signature=" + hex.EncodeToString(sig[:]), nil
 }
 
 // signingKey derives the key for scope once per day.
-func (s *Signer) signingKey(scope credentialScope) [sha256.Size]byte {
+func (s *Signer) signingKey(scope credentialScope) *signingKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.scope != scope {
-		s.key, s.scope = deriveSigningKey(s.secret, scope), scope
+	if s.key == nil || s.scope != scope {
+		s.key, s.scope = newSigningKey(deriveSigningKey(s.secret, scope)), scope
 	}
 	return s.key
 }

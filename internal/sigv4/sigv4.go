@@ -155,18 +155,18 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
 	// Step 4, first half: the signing key, from the cache when possible.
 	key, cached := v.keys.get(cred.SecretAccessKey, sr.scope)
 	if !cached {
-		key = deriveSigningKey(cred.SecretAccessKey, sr.scope)
+		key = newSigningKey(deriveSigningKey(cred.SecretAccessKey, sr.scope))
 	}
 	// Steps 1 to 5 for each candidate canonical request. At most two URIs
 	// times two payload hashes are tried; which candidates exist depends only
 	// on the request, so stopping at the first match reveals nothing.
 	matched := false
+	var sts [256]byte
 candidates:
 	for _, uri := range canonicalURIs(r.URL) {
 		for _, payload := range payloads {
-			creq := canonicalRequest(r.Method, uri, query, headers, signedHeaders, payload)
-			sts := stringToSign(sr.date, sr.scope, hashCanonicalRequest(creq))
-			if signaturesEqual(calculateSignature(key, sts), sr.signature) {
+			creq := canonicalRequestHash(r.Method, uri, query, headers, signedHeaders, payload)
+			if signaturesEqual(key.sign(appendStringToSign(sts[:0], sr.amzDate, sr.scope, creq)), sr.signature) {
 				matched = true
 				break candidates
 			}
