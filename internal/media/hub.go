@@ -101,6 +101,13 @@ type Hub struct {
 	lastSeen map[string]time.Time // meetings whose room closed: when
 	ended    map[string]time.Time // meetings seen to end: when
 	closed   bool
+	// sessions holds the live signaling connections, joined or not, so
+	// that Close can end them all and wait for them to finish before it
+	// closes the shared UDP port their peers use. drained is closed when
+	// the last one ends after Close began; closeDone when Close is done.
+	sessions  map[*session]struct{}
+	drained   chan struct{}
+	closeDone chan struct{}
 
 	wake     chan struct{} // a buffered slot: the outbox has news
 	recorder chan mediaEvent
@@ -136,10 +143,13 @@ func New(cfg Config, cp ControlPlane, outbox store.Store, log *slog.Logger) (*Hu
 	h := &Hub{
 		cfg: cfg, cp: cp, events: outbox, log: log, rtc: api, udp: udp, now: time.Now,
 		rooms:    map[string]*room{},
+		sessions: map[*session]struct{}{},
 		lastSeen: map[string]time.Time{},
 		ended:    map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
 		recorder: make(chan mediaEvent, 4096),
+
+		closeDone: make(chan struct{}),
 	}
 	// Sixteen IDs per second of wall time since 2025 leaves a restarted
 	// process above the IDs its predecessor issued, for over eight years.
@@ -192,6 +202,8 @@ func (h *Hub) Status(_ context.Context, meetingID string) (meetings.PresenceStat
 // Stats is a snapshot of the media plane for the metrics.
 type Stats struct {
 	Rooms, Sessions, VideoSources int
+	// Connections counts the signaling connections, joined or not.
+	Connections int
 	// Totals since the start.
 	Joins, Refusals, VideoPackets, AudioFrames, DataMessages, DataThrottled uint64
 }
@@ -202,6 +214,9 @@ func (h *Hub) Stats() Stats {
 		Joins: h.joins.Load(), Refusals: h.refusals.Load(), VideoPackets: h.videoPackets.Load(),
 		AudioFrames: h.audioFrames.Load(), DataMessages: h.dataMessages.Load(), DataThrottled: h.dataThrottled.Load(),
 	}
+	h.mu.Lock()
+	st.Connections = len(h.sessions)
+	h.mu.Unlock()
 	for _, r := range h.snapshot() {
 		connected, _ := r.presence()
 		st.Rooms++
@@ -287,11 +302,14 @@ func (h *Hub) Run(ctx context.Context) {
 
 // Close disconnects every client with a close code that makes it reconnect
 // (to another replica, or to this one after a restart) and refuses new
-// ones. It does not end any meeting.
+// ones; it does not end any meeting. It waits for the sessions to end, for
+// at most closeWait, before it closes the shared UDP port their peers use.
+// It may be called more than once; every call returns once it is done.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		<-h.closeDone
 		return
 	}
 	h.closed = true
@@ -299,14 +317,55 @@ func (h *Hub) Close() {
 	for _, r := range h.rooms {
 		rooms = append(rooms, r)
 	}
+	sessions := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	drained := make(chan struct{})
+	if len(h.sessions) == 0 {
+		close(drained)
+	} else {
+		h.drained = drained
+	}
 	h.mu.Unlock()
+	defer close(h.closeDone)
 	for _, r := range rooms {
 		r.shutdown()
+	}
+	for _, s := range sessions {
+		s.closeWith(closeRetry) // those that had not joined a room
+	}
+	select {
+	case <-drained:
+	case <-time.After(closeWait):
+		h.log.Warn("media: sessions still closing at shutdown", "wait", closeWait)
 	}
 	if h.udp != nil {
 		if err := h.udp.Close(); err != nil {
 			h.log.Warn("media: closing the shared UDP port", "error", err)
 		}
+	}
+}
+
+// admit records a new session; false once the hub is closing.
+func (h *Hub) admit(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.sessions[s] = struct{}{}
+	return true
+}
+
+// release forgets a session that has ended.
+func (h *Hub) release(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.sessions, s)
+	if len(h.sessions) == 0 && h.drained != nil {
+		close(h.drained)
+		h.drained = nil
 	}
 }
 

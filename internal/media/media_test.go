@@ -673,3 +673,43 @@ func TestNetworkSettingsShapeTheCandidates(t *testing.T) {
 		}
 	})
 }
+
+// Close ends every signaling connection, joined or not, and returns only
+// once they have ended: their peers use the shared UDP port it closes last.
+func TestCloseEndsEverySessionBeforeItReturns(t *testing.T) {
+	f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = 41235, 41235 })
+	m := f.meeting()
+	alice := f.join(m, f.attendee(m, "alice", nil), false)
+	bob := dial(t, f.srv, m.MeetingId, f.attendee(m, "bob", nil).JoinToken, "bob") // not joined
+	waitForStats(t, f.hub, func(st media.Stats) bool { return st.Connections == 2 && st.Sessions == 1 })
+
+	f.hub.Close()
+	if st := f.hub.Stats(); st.Connections != 0 || st.Sessions != 0 {
+		t.Errorf("after Close: %d connections, %d sessions, want none", st.Connections, st.Sessions)
+	}
+	for _, c := range []*client{alice, bob} {
+		c.waitFor("the close", func() bool { return c.closed })
+		if c.closeCode != 4503 {
+			t.Errorf("%s: close code %d, want 4503 (connect again)", c.name, c.closeCode)
+		}
+	}
+	f.hub.Close() // again: returns at once
+
+	// A connection after Close is refused before the WebSocket handshake.
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/control/" + m.MeetingId
+	_, resp, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{Subprotocols: []string{"_aws_wt_session", "token"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Close: %v, %v; want 503", resp, err)
+	}
+}
+
+func waitForStats(t *testing.T, h *media.Hub, cond func(media.Stats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond(h.Stats()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v never reached", h.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

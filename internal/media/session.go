@@ -36,6 +36,8 @@ const (
 	// leaveWait is how long a session told to stop waits for the client's
 	// LEAVE before closing the socket itself.
 	leaveWait = 3 * time.Second
+	// closeWait bounds how long Hub.Close waits for sessions to end.
+	closeWait = 5 * time.Second
 	// outQueue and outBytes bound what waits for a slow client; beyond
 	// either the connection is dropped and the client reconnects.
 	outQueue = 512
@@ -114,6 +116,15 @@ func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, tok
 		}
 	}
 	defer unpend()
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	s := &session{h: h, meetingID: meetingID, token: token, ctx: ctx, cancel: cancel,
+		out: make(chan outbound, outQueue), subscribes: rate.NewLimiter(subscribeRate, subscribeBurst)}
+	if !h.admit(s) {
+		cancel(errClosed)
+		http.Error(w, "this server is shutting down; connect again", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.release(s)
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{subprotocol},
 		// The join token is the credential, not the page's origin: apps
@@ -121,13 +132,13 @@ func serveSession(h *Hub, w http.ResponseWriter, r *http.Request, meetingID, tok
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		cancel(err)
 		return
 	}
 	conn.SetReadLimit(signal.MaxFrameSize)
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-	s := &session{h: h, meetingID: meetingID, token: token, conn: conn, ctx: ctx, cancel: cancel,
-		out: make(chan outbound, outQueue), subscribes: rate.NewLimiter(subscribeRate, subscribeBurst)}
-	// Whatever ends the session, a panic included, it leaves the room.
+	s.conn = conn
+	// Whatever ends the session, a panic included, it leaves the room
+	// (before release: Close waits for both).
 	defer s.cleanup()
 	go s.write()
 	s.read(unpend)

@@ -84,7 +84,7 @@ func (m *Metrics) WatchMedia(stats func() media.Stats) {
 // mediaCollector reads the media plane's gauges and counters on each scrape.
 type mediaCollector struct {
 	stats                                                      func() media.Stats
-	rooms, sessions, sources                                   *prometheus.Desc
+	rooms, sessions, connections, sources                      *prometheus.Desc
 	joins, refusals, video, audio, messages, messagesThrottled *prometheus.Desc
 }
 
@@ -94,6 +94,7 @@ func newMediaCollector(stats func() media.Stats) *mediaCollector {
 		stats:             stats,
 		rooms:             d("carillon_media_rooms", "Meetings with someone connected to this process."),
 		sessions:          d("carillon_media_sessions", "Clients connected to this process."),
+		connections:       d("carillon_media_connections", "Signaling connections open on this process, joined or not."),
 		sources:           d("carillon_media_video_sources", "Videos published on this process."),
 		joins:             d("carillon_media_joins_total", "Clients admitted."),
 		refusals:          d("carillon_media_refusals_total", "Clients refused (bad or stale join tokens, ended meetings)."),
@@ -105,7 +106,7 @@ func newMediaCollector(stats func() media.Stats) *mediaCollector {
 }
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rooms, c.sessions, c.sources, c.joins, c.refusals, c.video, c.audio, c.messages, c.messagesThrottled} {
+	for _, d := range []*prometheus.Desc{c.rooms, c.sessions, c.connections, c.sources, c.joins, c.refusals, c.video, c.audio, c.messages, c.messagesThrottled} {
 		ch <- d
 	}
 }
@@ -120,6 +121,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.rooms, st.Rooms)
 	gauge(c.sessions, st.Sessions)
+	gauge(c.connections, st.Connections)
 	gauge(c.sources, st.VideoSources)
 	counter(c.joins, st.Joins)
 	counter(c.refusals, st.Refusals)

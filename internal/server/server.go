@@ -352,6 +352,9 @@ func (s *Server) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
 	defer cancel()
 	err := errors.Join(s.apiServer.Shutdown(shutdownCtx), s.opsServer.Shutdown(shutdownCtx))
+	// Shutdown began closing the media hub; its sessions end before the
+	// store they report to closes.
+	s.media.Close()
 	// Events not yet delivered stay in the durable outbox for the next start.
 	stopWork()
 	wg.Wait()
