@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/awserr"
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
 
 	"github.com/carillon-dev/carillon/internal/config"
@@ -303,4 +304,46 @@ func TestSingleKeyPairFromConfiguration(t *testing.T) {
 	}
 	_, err = e.client.GetMeetingWithContext(e.ctx(), &chimesdkmeetings.GetMeetingInput{MeetingId: out.Meeting.MeetingId})
 	wantAPIError(t, err, "ForbiddenException", 403, "")
+}
+
+// Replicas racing at the active-meeting limit never pass it together.
+func TestActiveMeetingQuotaAcrossReplicas(t *testing.T) {
+	pg, limit := withPostgres(t), withConfig(func(c *config.Config) { c.MaxActiveMeetings = 3 })
+	replicas := []*env{start(t, pg, limit), start(t, pg, limit)}
+	for round := range 3 {
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []string
+			refused int
+		)
+		for i := range 16 {
+			wg.Go(func() {
+				e := replicas[i%2]
+				out, err := e.client.CreateMeetingWithContext(e.ctx(), &chimesdkmeetings.CreateMeetingInput{
+					ClientRequestToken: aws.String(fmt.Sprintf("quota-%d-%d", round, i)),
+					ExternalMeetingId:  aws.String("quota"), MediaRegion: aws.String("us-east-1")})
+				mu.Lock()
+				defer mu.Unlock()
+				var ae awserr.Error
+				switch {
+				case err == nil:
+					created = append(created, *out.Meeting.MeetingId)
+				case errors.As(err, &ae) && ae.Code() == "LimitExceededException":
+					refused++
+				default:
+					t.Errorf("CreateMeeting: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(created) != 3 || refused != 13 {
+			t.Fatalf("round %d: %d meetings created and %d refused at a limit of 3", round, len(created), refused)
+		}
+		for _, id := range created { // room for the next round
+			if _, err := replicas[1].client.DeleteMeetingWithContext(replicas[1].ctx(), &chimesdkmeetings.DeleteMeetingInput{MeetingId: aws.String(id)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -94,6 +94,9 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 		}
 	}
 	if s.cfg.MaxActiveMeetings > 0 {
+		if err := w.LockAccountMeetings(c.AccountID); err != nil {
+			return store.Meeting{}, err
+		}
 		active, err := w.CountActiveMeetings(c.AccountID)
 		if err != nil {
 			return store.Meeting{}, err

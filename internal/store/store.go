@@ -189,6 +189,10 @@ type Writer interface {
 	// LockMeetings is LockMeeting for several meetings of any accounts
 	// (the caller checks ownership): the ones found, in no particular order.
 	LockMeetings(ids []string) ([]Meeting, error)
+	// LockAccountMeetings keeps other transactions, on any replica, from
+	// creating meetings for the account until this one ends, so that a
+	// count of its active meetings stays true until then.
+	LockAccountMeetings(accountID string) error
 	// InsertMeeting stores a new meeting; ErrDuplicate if an active meeting
 	// of the account already has its ClientRequestToken.
 	InsertMeeting(m *Meeting) error

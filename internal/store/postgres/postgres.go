@@ -63,6 +63,9 @@ func dialect() *sqlstore.Dialect {
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: isUniqueViolation,
 		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) AS t(value)",
+
+		// Two 32-bit keys: a space apart from advisoryKey's single keys.
+		LockAccount: "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('meetings:' || ?))",
 	}
 }
 

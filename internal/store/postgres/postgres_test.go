@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
@@ -89,4 +90,52 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return s
 	})
+}
+
+// TestAccountLocksAreApart: the lock on one account's meetings leaves
+// other accounts, and the same account in another schema, free.
+func TestAccountLocksAreApart(t *testing.T) {
+	open := func() *Store {
+		url, schema := pgtest.Schema(t)
+		s, err := Open(context.Background(), Options{URL: url, Schema: schema, MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	s, other := open(), open()
+	locked, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- s.Write(context.Background(), func(w store.Writer) error {
+			if err := w.LockAccountMeetings("111111111111"); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	defer func() {
+		close(release)
+		if err := <-held; err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for name, try := range map[string]func() error{
+		"another account": func() error {
+			return s.Write(ctx, func(w store.Writer) error { return w.LockAccountMeetings("222222222222") })
+		},
+		"another schema": func() error {
+			return other.Write(ctx, func(w store.Writer) error { return w.LockAccountMeetings("111111111111") })
+		},
+	} {
+		if err := try(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

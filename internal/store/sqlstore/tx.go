@@ -32,6 +32,10 @@ type Dialect struct {
 	// its table; not of PostgreSQL, whose concurrent transactions draw from
 	// one sequence. Otherwise the keys are read back with RETURNING.
 	ConsecutiveIDs bool
+	// LockAccount is a statement that takes a lock, held to the end of the
+	// transaction, on the meetings of the account given as its parameter;
+	// empty where writes are serialized anyway (SQLite's single writer).
+	LockAccount string
 	// JSONRows is a FROM item that turns a JSON array parameter into rows
 	// t(value), one per element. Bulk statements take their rows this way,
 	// so that one prepared statement serves any number of rows.
@@ -164,7 +168,7 @@ type Queries struct {
 	all     []string // every statement below, for Prepare
 
 	meeting, meetingByID, meetingLocked, meetingByToken, activeReplicas string
-	countActive                                                         string
+	countActive, lockAccount                                            string
 	insertMeeting, endMeeting, touchMeeting, setTranscription           string
 	dueMeetings, purgeEnded, purgeTags                                  string
 	attendee, attendeeByExternal, attendees                             string
@@ -257,6 +261,9 @@ func NewQueries(d *Dialect) *Queries {
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
 		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT ?)`),
+	}
+	if d.LockAccount != "" {
+		q.lockAccount = p(d.LockAccount)
 	}
 	q.all = all
 	return q
@@ -410,6 +417,14 @@ func (t *Tx) LockMeetings(ids []string) ([]store.Meeting, error) {
 
 func (t *Tx) MeetingByToken(accountID, token string) (store.Meeting, error) {
 	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, token))
+}
+
+func (t *Tx) LockAccountMeetings(accountID string) error {
+	if t.sql.lockAccount == "" {
+		return nil
+	}
+	_, err := t.q.ExecContext(t.ctx, t.sql.lockAccount, accountID)
+	return err
 }
 
 func (t *Tx) CountActiveMeetings(accountID string) (int, error) {

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"WritePanics", testWritePanics},
 		{"ConcurrentWritesIsolated", testConcurrentWritesIsolated},
 		{"CapacityUnderConcurrency", testCapacityUnderConcurrency},
+		{"AccountMeetingsLock", testAccountMeetingsLock},
 		{"CanceledContext", testCanceledContext},
 		{"BulkInserts", testBulkInserts},
 		{"ManyDeliveries", testManyDeliveries},
@@ -674,6 +675,49 @@ func testConcurrentWritesIsolated(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+// testAccountMeetingsLock holds the lock on an account's meetings in one
+// transaction while another asks for it: the second must count the meeting
+// the first adds.
+func testAccountMeetingsLock(t *testing.T, s store.Store) {
+	locked, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Write(context.Background(), func(w store.Writer) error {
+			if err := w.LockAccountMeetings("111111111111"); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return w.InsertMeeting(newMeeting("111111111111", "held"))
+		})
+	}()
+	<-locked
+	second := make(chan int, 1)
+	go func() {
+		var n int
+		err := s.Write(context.Background(), func(w store.Writer) error {
+			if err := w.LockAccountMeetings("111111111111"); err != nil {
+				return err
+			}
+			var err error
+			n, err = w.CountActiveMeetings("111111111111")
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		second <- n
+	}()
+	time.Sleep(50 * time.Millisecond) // the second is waiting by now
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-second; n != 1 {
+		t.Fatalf("the second transaction counted %d active meetings, want the first's 1", n)
+	}
 }
 
 // testCapacityUnderConcurrency races transactions that each add an attendee
