@@ -26,24 +26,14 @@ func TestCacheNeverServesAStaleRow(t *testing.T) {
 	if err := s.Write(ctx, func(w store.Writer) error { return w.InsertAttendees([]*store.Attendee{a}) }); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < 4; i++ {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				s.View(ctx, func(r store.Reader) error {
-					r.MeetingByID(m.ID)
-					r.Attendee(m.ID, a.ID)
-					return nil
-				})
-			}
+	stop := readUntilStopped(4, func() {
+		s.View(ctx, func(r store.Reader) error {
+			r.MeetingByID(m.ID)
+			r.Attendee(m.ID, a.ID)
+			return nil
 		})
-	}
+	})
+	defer stop()
 	values := []string{"SendReceive", "Send", "Receive", "None"}
 	for i := 0; i < 300; i++ {
 		want := model.AttendeeCapabilities{Audio: values[i%4], Video: values[(i+1)%4], Content: "None"}
@@ -73,8 +63,6 @@ func TestCacheNeverServesAStaleRow(t *testing.T) {
 			}
 			return nil
 		}); err != nil {
-			close(stop)
-			wg.Wait()
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
@@ -85,8 +73,6 @@ func TestCacheNeverServesAStaleRow(t *testing.T) {
 		_, err := r.Attendee(m.ID, a.ID)
 		return err
 	})
-	close(stop)
-	wg.Wait()
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a deleted attendee is still served: %v", err)
 	}
@@ -401,45 +387,30 @@ func TestCacheIsNeverOlderThanTheDatabase(t *testing.T) {
 	ctx := context.Background()
 	const writes = 300
 	errs := make(chan error, 1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < 3; i++ {
-		wg.Go(func() {
-			for {
+	stop := readUntilStopped(3, func() {
+		var n int
+		s.View(ctx, func(r store.Reader) error {
+			as, err := r.Attendees(m.ID, 0, writes+1)
+			n = len(as)
+			return err
+		})
+		if n == 0 {
+			return
+		}
+		// The commit that stored attendee n moved LastActiveAt to n s.
+		want := m.CreatedAt.Add(time.Duration(n) * time.Second)
+		s.View(ctx, func(r store.Reader) error {
+			got, err := r.MeetingByID(m.ID)
+			if err == nil && got.LastActiveAt.Before(want) {
 				select {
-				case <-stop:
-					return
+				case errs <- fmt.Errorf("%d attendees stored, but the meeting read after them is older: active at %v, want %v", n, got.LastActiveAt.Sub(m.CreatedAt), want.Sub(m.CreatedAt)):
 				default:
 				}
-				var n int
-				s.View(ctx, func(r store.Reader) error {
-					as, err := r.Attendees(m.ID, 0, writes+1)
-					n = len(as)
-					return err
-				})
-				if n == 0 {
-					continue
-				}
-				// The commit that stored attendee n moved LastActiveAt to n s.
-				want := m.CreatedAt.Add(time.Duration(n) * time.Second)
-				s.View(ctx, func(r store.Reader) error {
-					got, err := r.MeetingByID(m.ID)
-					if err == nil && got.LastActiveAt.Before(want) {
-						select {
-						case errs <- fmt.Errorf("%d attendees stored, but the meeting read after them is older: active at %v, want %v", n, got.LastActiveAt.Sub(m.CreatedAt), want.Sub(m.CreatedAt)):
-						default:
-						}
-					}
-					return nil
-				})
 			}
+			return nil
 		})
-	}
-	finish := sync.OnceFunc(func() {
-		close(stop)
-		wg.Wait()
 	})
-	defer finish()
+	defer stop()
 	for i := 1; i <= writes; i++ {
 		a := cacheTestAttendee(m, i)
 		if err := s.Write(ctx, func(w store.Writer) error {
@@ -456,10 +427,33 @@ func TestCacheIsNeverOlderThanTheDatabase(t *testing.T) {
 		default:
 		}
 	}
-	finish()
+	stop()
 	select {
 	case err := <-errs:
 		t.Fatal(err)
 	default:
 	}
+}
+
+// readUntilStopped runs read over and over in n goroutines; the function
+// it returns stops them and waits for them.
+func readUntilStopped(n int, read func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				read()
+			}
+		})
+	}
+	return sync.OnceFunc(func() {
+		close(done)
+		wg.Wait()
+	})
 }
