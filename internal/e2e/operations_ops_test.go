@@ -341,9 +341,48 @@ func TestActiveMeetingQuotaAcrossReplicas(t *testing.T) {
 			t.Fatalf("round %d: %d meetings created and %d refused at a limit of 3", round, len(created), refused)
 		}
 		for _, id := range created { // room for the next round
-			if _, err := replicas[1].client.DeleteMeetingWithContext(replicas[1].ctx(), &chimesdkmeetings.DeleteMeetingInput{MeetingId: aws.String(id)}); err != nil {
-				t.Fatal(err)
-			}
+			replicas[1].deleteMeeting(id)
 		}
+	}
+
+	// Repeats of one request racing at the last free place all get the
+	// meeting the first of them made.
+	replicas[0].createMeeting("first")
+	replicas[1].createMeeting("second")
+	for round := range 5 {
+		var (
+			wg  sync.WaitGroup
+			mu  sync.Mutex
+			ids = map[string]bool{}
+		)
+		for i := range 8 {
+			wg.Go(func() {
+				e := replicas[i%2]
+				out, err := e.client.CreateMeetingWithContext(e.ctx(), &chimesdkmeetings.CreateMeetingInput{
+					ClientRequestToken: aws.String(fmt.Sprintf("repeat-%d", round)),
+					ExternalMeetingId:  aws.String("quota"), MediaRegion: aws.String("us-east-1")})
+				if err != nil {
+					t.Errorf("round %d: a repeat of the request: %v", round, err)
+					return
+				}
+				mu.Lock()
+				ids[*out.Meeting.MeetingId] = true
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(ids) != 1 {
+			t.Fatalf("round %d: repeats of one request made %d meetings", round, len(ids))
+		}
+		for id := range ids {
+			replicas[0].deleteMeeting(id)
+		}
+	}
+}
+
+func (e *env) deleteMeeting(id string) {
+	e.t.Helper()
+	if _, err := e.client.DeleteMeetingWithContext(e.ctx(), &chimesdkmeetings.DeleteMeetingInput{MeetingId: aws.String(id)}); err != nil {
+		e.t.Fatal(err)
 	}
 }

@@ -76,6 +76,13 @@ func paramsHash(in *model.CreateMeetingInput) string {
 
 func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetingInput) (store.Meeting, error) {
 	hash := paramsHash(in)
+	if s.cfg.MaxActiveMeetings > 0 {
+		// Before the token is looked up: a repeat racing its original must
+		// find the meeting the original made, not count it against the limit.
+		if err := w.LockAccountMeetings(c.AccountID); err != nil {
+			return store.Meeting{}, err
+		}
+	}
 	existing, err := w.MeetingByToken(c.AccountID, in.ClientRequestToken)
 	switch {
 	case err == nil && existing.ParamsHash == hash:
@@ -94,9 +101,6 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 		}
 	}
 	if s.cfg.MaxActiveMeetings > 0 {
-		if err := w.LockAccountMeetings(c.AccountID); err != nil {
-			return store.Meeting{}, err
-		}
 		active, err := w.CountActiveMeetings(c.AccountID)
 		if err != nil {
 			return store.Meeting{}, err

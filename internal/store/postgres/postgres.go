@@ -194,7 +194,9 @@ func (s *Store) Write(ctx context.Context, fn func(store.Writer) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Writer) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// READ COMMITTED whatever the server's default: a statement after a
+	// lock (LockAccountMeetings) must see what the lock's holder committed.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}

@@ -105,22 +105,9 @@ func TestAccountLocksAreApart(t *testing.T) {
 		return s
 	}
 	s, other := open(), open()
-	locked, release := make(chan struct{}), make(chan struct{})
-	held := make(chan error, 1)
-	go func() {
-		held <- s.Write(context.Background(), func(w store.Writer) error {
-			if err := w.LockAccountMeetings("111111111111"); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
+	release := storetest.HoldAccountLock(t, s, "111111111111", nil)
 	defer func() {
-		close(release)
-		if err := <-held; err != nil {
+		if err := release(); err != nil {
 			t.Error(err)
 		}
 	}()

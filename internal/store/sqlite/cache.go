@@ -19,10 +19,11 @@ import (
 // after it).
 //
 // A reader may fill the cache only with what it read in a snapshot that
-// no commit has overtaken. The writer makes epoch odd before it commits
-// and even again after it has dropped the changed rows; a reader notes the
-// epoch before its snapshot and fills only if the epoch is still that
-// (even) number, checked under the same lock the writer drops rows under.
+// no commit has overtaken. The writer makes epoch odd before it runs a
+// batch and even again once the batch has committed (or failed) and the
+// cache holds what it should keep; a reader notes the epoch before its
+// snapshot and fills only if the epoch is still that (even) number,
+// checked under the same lock the writer drops rows under.
 // A reader may be answered from the cache at any time: until the commit is
 // visible the rows it changes are still the latest, and by then they are
 // gone from the cache.

@@ -681,19 +681,9 @@ func testConcurrentWritesIsolated(t *testing.T, s store.Store) {
 // transaction while another asks for it: the second must count the meeting
 // the first adds.
 func testAccountMeetingsLock(t *testing.T, s store.Store) {
-	locked, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- s.Write(context.Background(), func(w store.Writer) error {
-			if err := w.LockAccountMeetings("111111111111"); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return w.InsertMeeting(newMeeting("111111111111", "held"))
-		})
-	}()
-	<-locked
+	release := HoldAccountLock(t, s, "111111111111", func(w store.Writer) error {
+		return w.InsertMeeting(newMeeting("111111111111", "held"))
+	})
 	second := make(chan int, 1)
 	go func() {
 		var n int
@@ -711,13 +701,45 @@ func testAccountMeetingsLock(t *testing.T, s store.Store) {
 		second <- n
 	}()
 	time.Sleep(50 * time.Millisecond) // the second is waiting by now
-	close(release)
-	if err := <-first; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	if n := <-second; n != 1 {
 		t.Fatalf("the second transaction counted %d active meetings, want the first's 1", n)
 	}
+}
+
+// HoldAccountLock starts a write that takes the lock on an account's
+// meetings and holds it: it returns once the lock is taken. release lets
+// the write go on with then (which may be nil) and returns its outcome.
+func HoldAccountLock(t *testing.T, s store.Store, accountID string, then func(store.Writer) error) (release func() error) {
+	t.Helper()
+	locked, proceed := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Write(context.Background(), func(w store.Writer) error {
+			if err := w.LockAccountMeetings(accountID); err != nil {
+				return err
+			}
+			close(locked)
+			<-proceed
+			if then == nil {
+				return nil
+			}
+			return then(w)
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-done:
+		t.Fatalf("the write that was to hold the lock ended first: %v", err)
+	}
+	release = sync.OnceValue(func() error {
+		close(proceed)
+		return <-done
+	})
+	t.Cleanup(func() { release() }) // before the store closes, should the test stop early
+	return release
 }
 
 // testCapacityUnderConcurrency races transactions that each add an attendee
