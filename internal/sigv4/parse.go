@@ -411,6 +411,9 @@ func requestDate(h http.Header, authz string) (time.Time, string, error) {
 // request time, as AWS does: the signing key is derived from the scope date,
 // so a mismatch means the client used a key for another day.
 func checkScopeDate(scope credentialScope, amzDate string) error {
+	if len(amzDate) != len(amzDateLayout) { // every caller has checked it
+		return unauthorized("Date must be in ISO-8601 'basic format'. Got '%s'.", echo(amzDate))
+	}
 	if day := amzDate[:len(scopeDateLayout)]; scope.date != day {
 		return unauthorized("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			scope.date, day, amzDate)

@@ -23,28 +23,50 @@ func deriveSigningKey(secret string, scope credentialScope) [sha256.Size]byte {
 }
 
 // signingKey is the second half of Step 4: the signature is
-// HMAC(kSigning, StringToSign). It keeps a pool of HMAC states keyed with
-// kSigning, so that each signature costs a Reset rather than a new HMAC.
-// The signature travels hex-encoded, and is compared here as raw bytes.
+// HMAC(kSigning, StringToSign). A key that is kept (cached, or the
+// Signer's) has a pool of HMAC states keyed with it, so that a signature
+// costs a Reset rather than a new HMAC; a key used once has none. The
+// signature travels hex-encoded, and is compared here as raw bytes.
 type signingKey struct {
-	key  [sha256.Size]byte
-	macs sync.Pool
+	key    [sha256.Size]byte
+	states *sync.Pool // of *signState; nil for a key used once
 }
 
-func newSigningKey(key [sha256.Size]byte) *signingKey {
-	k := &signingKey{key: key}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.key[:]) }
-	return k
+// signState is an HMAC keyed with a signing key, and room for the string
+// to sign and the sum.
+type signState struct {
+	mac hash.Hash
+	buf [256]byte
+	sum [sha256.Size]byte
 }
 
-func (k *signingKey) sign(stringToSign []byte) [sha256.Size]byte {
-	mac := k.macs.Get().(hash.Hash)
-	defer k.macs.Put(mac)
-	mac.Reset()
-	mac.Write(stringToSign)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
-	return sum
+// kept returns the key with a pool of states, to be kept and reused.
+func (k *signingKey) kept() *signingKey {
+	if k.states != nil {
+		return k
+	}
+	kept := &signingKey{key: k.key}
+	kept.states = &sync.Pool{New: func() any { return kept.newState() }}
+	return kept
+}
+
+func (k *signingKey) newState() *signState {
+	return &signState{mac: hmac.New(sha256.New, k.key[:])}
+}
+
+// sign returns the signature of the request whose canonical request hashes
+// to canonicalRequestHash.
+func (k *signingKey) sign(amzDate string, scope credentialScope, canonicalRequestHash [sha256.Size]byte) [sha256.Size]byte {
+	var st *signState
+	if k.states != nil {
+		st = k.states.Get().(*signState)
+		defer k.states.Put(st)
+		st.mac.Reset()
+	} else {
+		st = k.newState()
+	}
+	st.mac.Write(appendStringToSign(st.buf[:0], amzDate, scope, canonicalRequestHash))
+	return [sha256.Size]byte(st.mac.Sum(st.sum[:0]))
 }
 
 // Step 5: Add the signature to the request.

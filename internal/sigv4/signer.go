@@ -71,8 +71,7 @@ func (s *Signer) Sign(r *Request, t time.Time) (amzDate, authorization string, e
 		path = "/" // what goes on the wire
 	}
 	creq := canonicalRequestHash(r.Method, uriEncode(path, true), query, headers, signed, hex.EncodeToString(r.PayloadHash[:]))
-	var sts [256]byte
-	sig := s.signingKey(scope).sign(appendStringToSign(sts[:0], amzDate, scope, creq))
+	sig := s.signingKey(scope).sign(amzDate, scope, creq)
 	return amzDate, algorithm + " Credential=" + s.accessKeyID + "/" + scope.String() +
 		", SignedHeaders=" + signed + ", Signature=" + hex.EncodeToString(sig[:]), nil
 }
@@ -82,7 +81,7 @@ func (s *Signer) signingKey(scope credentialScope) *signingKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.key == nil || s.scope != scope {
-		s.key, s.scope = newSigningKey(deriveSigningKey(s.secret, scope)), scope
+		s.key, s.scope = (&signingKey{key: deriveSigningKey(s.secret, scope)}).kept(), scope
 	}
 	return s.key
 }

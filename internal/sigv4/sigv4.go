@@ -155,18 +155,17 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
 	// Step 4, first half: the signing key, from the cache when possible.
 	key, cached := v.keys.get(cred.SecretAccessKey, sr.scope)
 	if !cached {
-		key = newSigningKey(deriveSigningKey(cred.SecretAccessKey, sr.scope))
+		key = &signingKey{key: deriveSigningKey(cred.SecretAccessKey, sr.scope)}
 	}
 	// Steps 1 to 5 for each candidate canonical request. At most two URIs
 	// times two payload hashes are tried; which candidates exist depends only
 	// on the request, so stopping at the first match reveals nothing.
 	matched := false
-	var sts [256]byte
 candidates:
 	for _, uri := range canonicalURIs(r.URL) {
 		for _, payload := range payloads {
 			creq := canonicalRequestHash(r.Method, uri, query, headers, signedHeaders, payload)
-			if signaturesEqual(key.sign(appendStringToSign(sts[:0], sr.amzDate, sr.scope, creq)), sr.signature) {
+			if signaturesEqual(key.sign(sr.amzDate, sr.scope, creq), sr.signature) {
 				matched = true
 				break candidates
 			}
@@ -179,7 +178,7 @@ candidates:
 	// someone who knows an access key ID but not its secret cannot churn
 	// the cache.
 	if !cached {
-		v.keys.put(cred.SecretAccessKey, sr.scope, key)
+		v.keys.put(cred.SecretAccessKey, sr.scope, key.kept())
 	}
 	// The session token is checked last, once the signature proves the
 	// sender holds the secret, so the check is no oracle for guessing tokens.
