@@ -16,7 +16,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +62,9 @@ type Config struct {
 	Reconcile time.Duration
 	// MaxVideoSources is how many videos a meeting carries at once.
 	MaxVideoSources int
+	// CloseGrace is how long Close waits for clients to answer the close
+	// of their connection before it drops those that have not.
+	CloseGrace time.Duration
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -70,6 +75,7 @@ func DefaultConfig() Config {
 		Heartbeat:       30 * time.Second,
 		Reconcile:       10 * time.Second,
 		MaxVideoSources: 25,
+		CloseGrace:      3 * time.Second,
 	}
 }
 
@@ -135,6 +141,9 @@ func New(cfg Config, cp ControlPlane, outbox store.Store, log *slog.Logger) (*Hu
 	}
 	if cfg.MaxVideoSources <= 0 {
 		cfg.MaxVideoSources = def.MaxVideoSources
+	}
+	if cfg.CloseGrace <= 0 {
+		cfg.CloseGrace = def.CloseGrace
 	}
 	api, udp, err := newWebRTC(cfg)
 	if err != nil {
@@ -302,9 +311,10 @@ func (h *Hub) Run(ctx context.Context) {
 
 // Close disconnects every client with a close code that makes it reconnect
 // (to another replica, or to this one after a restart) and refuses new
-// ones; it does not end any meeting. It waits for the sessions to end, for
-// at most closeWait, before it closes the shared UDP port their peers use.
-// It may be called more than once; every call returns once it is done.
+// ones; it does not end any meeting. Clients get CloseGrace to answer the
+// close; those that have not are dropped. The shared UDP port their peers
+// use is closed last. Close may be called more than once; every call
+// returns once it is done.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	if h.closed {
@@ -317,10 +327,6 @@ func (h *Hub) Close() {
 	for _, r := range h.rooms {
 		rooms = append(rooms, r)
 	}
-	sessions := make([]*session, 0, len(h.sessions))
-	for s := range h.sessions {
-		sessions = append(sessions, s)
-	}
 	drained := make(chan struct{})
 	if len(h.sessions) == 0 {
 		close(drained)
@@ -332,19 +338,32 @@ func (h *Hub) Close() {
 	for _, r := range rooms {
 		r.shutdown()
 	}
-	for _, s := range sessions {
-		s.closeWith(closeRetry) // those that had not joined a room
+	for _, s := range h.liveSessions() {
+		s.end(closeRetry) // those that had not joined a room
 	}
 	select {
 	case <-drained:
-	case <-time.After(closeWait):
-		h.log.Warn("media: sessions still closing at shutdown", "wait", closeWait)
+	case <-time.After(h.cfg.CloseGrace):
+		for _, s := range h.liveSessions() {
+			s.fail(errClosed)
+		}
+		select {
+		case <-drained:
+		case <-time.After(dropWait):
+			h.log.Warn("media: sessions still ending at shutdown", "sessions", len(h.liveSessions()))
+		}
 	}
 	if h.udp != nil {
 		if err := h.udp.Close(); err != nil {
 			h.log.Warn("media: closing the shared UDP port", "error", err)
 		}
 	}
+}
+
+func (h *Hub) liveSessions() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Collect(maps.Keys(h.sessions))
 }
 
 // admit records a new session; false once the hub is closing.

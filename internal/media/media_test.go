@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -642,13 +643,14 @@ func TestNetworkSettingsShapeTheCandidates(t *testing.T) {
 		}
 	})
 	t.Run("one shared port, media flowing", func(t *testing.T) {
-		f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = 41234, 41234 })
+		port := freeUDPPort(t)
+		f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = port, port })
 		m := f.meeting()
 		alice := f.join(m, f.attendee(m, "alice", nil), false)
 		bob := f.join(m, f.attendee(m, "bob", nil), false)
 		for _, c := range []*client{alice, bob} {
 			for _, addr := range candidates(t, c.pc.RemoteDescription().SDP) {
-				if !strings.HasSuffix(addr, ":41234") {
+				if !strings.HasSuffix(addr, fmt.Sprintf(":%d", port)) {
 					t.Errorf("candidate %s not on the shared port", addr)
 				}
 			}
@@ -676,31 +678,63 @@ func TestNetworkSettingsShapeTheCandidates(t *testing.T) {
 
 // Close ends every signaling connection, joined or not, and returns only
 // once they have ended: their peers use the shared UDP port it closes last.
+// A client that does not answer the close is dropped after the grace; one
+// whose meeting just ended keeps the close code that says so.
 func TestCloseEndsEverySessionBeforeItReturns(t *testing.T) {
-	f := newFixture(t, func(c *media.Config) { c.UDPPortMin, c.UDPPortMax = 41235, 41235 })
-	m := f.meeting()
+	port := freeUDPPort(t)
+	f := newFixture(t, func(c *media.Config) {
+		c.UDPPortMin, c.UDPPortMax = port, port
+		c.CloseGrace = 200 * time.Millisecond
+	})
+	m, ending := f.meeting(), f.meeting()
 	alice := f.join(m, f.attendee(m, "alice", nil), false)
 	bob := dial(t, f.srv, m.MeetingId, f.attendee(m, "bob", nil).JoinToken, "bob") // not joined
-	waitForStats(t, f.hub, func(st media.Stats) bool { return st.Connections == 2 && st.Sessions == 1 })
+	carol := f.join(ending, f.attendee(ending, "carol", nil), false)
+	// Dan's client never reads, so it never answers the close.
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/control/" + m.MeetingId
+	dan, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{Subprotocols: []string{"_aws_wt_session", f.attendee(m, "dan", nil).JoinToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dan.CloseNow()
+	waitForStats(t, f.hub, func(st media.Stats) bool { return st.Connections == 4 && st.Sessions == 2 })
+	// Carol is told her meeting ended, and has a few seconds to say LEAVE.
+	if err := f.svc.DeleteMeeting(context.Background(), f.caller, &model.DeleteMeetingInput{MeetingId: ending.MeetingId}); err != nil {
+		t.Fatal(err)
+	}
+	carol.waitFor("AUDIO_STATUS 410", func() bool { return carol.hasStatus(410) })
 
 	f.hub.Close()
 	if st := f.hub.Stats(); st.Connections != 0 || st.Sessions != 0 {
 		t.Errorf("after Close: %d connections, %d sessions, want none", st.Connections, st.Sessions)
 	}
-	for _, c := range []*client{alice, bob} {
+	for c, want := range map[*client]websocket.StatusCode{alice: 4503, bob: 4503, carol: 4410} {
 		c.waitFor("the close", func() bool { return c.closed })
-		if c.closeCode != 4503 {
-			t.Errorf("%s: close code %d, want 4503 (connect again)", c.name, c.closeCode)
+		c.mu.Lock()
+		got := c.closeCode
+		c.mu.Unlock()
+		if got != want {
+			t.Errorf("%s: close code %d, want %d", c.name, got, want)
 		}
 	}
 	f.hub.Close() // again: returns at once
 
 	// A connection after Close is refused before the WebSocket handshake.
-	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/control/" + m.MeetingId
 	_, resp, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{Subprotocols: []string{"_aws_wt_session", "token"}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial after Close: %v, %v; want 503", resp, err)
 	}
+}
+
+// freeUDPPort returns a UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
 }
 
 func waitForStats(t *testing.T, h *media.Hub, cond func(media.Stats) bool) {

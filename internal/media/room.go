@@ -384,7 +384,7 @@ func (r *room) shutdown() {
 	defer r.mu.Unlock()
 	for _, m := range r.members {
 		if s := r.evictLocked(m); s != nil {
-			s.closeWith(closeRetry)
+			s.end(closeRetry)
 		}
 	}
 	r.closeIfEmptyLocked()

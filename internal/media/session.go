@@ -36,8 +36,9 @@ const (
 	// leaveWait is how long a session told to stop waits for the client's
 	// LEAVE before closing the socket itself.
 	leaveWait = 3 * time.Second
-	// closeWait bounds how long Hub.Close waits for sessions to end.
-	closeWait = 5 * time.Second
+	// dropWait bounds how long Hub.Close waits for the sessions it dropped
+	// to end (each only has to notice its cancelled context).
+	dropWait = 2 * time.Second
 	// outQueue and outBytes bound what waits for a slow client; beyond
 	// either the connection is dropped and the client reconnects.
 	outQueue = 512
@@ -346,13 +347,16 @@ func (s *session) onLeave() {
 	if r := s.room(); r != nil {
 		r.leave(s)
 	}
-	code := websocket.StatusCode(s.closeCode.Load())
-	if code == 0 {
-		code = closeNormal
-	}
+	s.end(closeNormal)
+}
+
+// end closes the socket after the frames already queued, with the close
+// code already chosen for the session (terminate chooses one) or else
+// with code.
+func (s *session) end(code websocket.StatusCode) {
 	s.closeCode.CompareAndSwap(0, int32(code))
 	s.closing.Store(true)
-	s.closeWith(code)
+	s.closeWith(websocket.StatusCode(s.closeCode.Load()))
 }
 
 // terminate tells the client its session is over (an AUDIO_STATUS, unless
