@@ -15,8 +15,7 @@ import (
 // GetMeeting, join-token checks) and the writer's own lookups skip SQLite.
 // It is correct because this process is the database's only writer: the
 // writer reports every row it changes, and drops it from the cache just
-// before the commit (an attendee count is brought up to date and put back
-// after it).
+// before the commit (an attendee count is brought up to date after it).
 //
 // A reader may fill the cache only with what it read in a snapshot that
 // no commit has overtaken. The writer makes epoch odd before it runs a
@@ -52,9 +51,8 @@ type changed struct {
 	// failed.
 	undone bool
 	// retired is set once the changed rows are out of the cache, just
-	// before the commit; recounted holds the meetings to put back.
-	retired   bool
-	recounted []store.Meeting
+	// before the commit.
+	retired bool
 }
 
 func (c *changed) Changed(meetingID, attendeeID string) {
@@ -103,9 +101,10 @@ func (c *readCache) beginCommit() { c.epoch.Add(1) }
 // retire drops what the batch changed just before it commits: once the
 // commit is visible, a reader that has seen it (an event, a listed
 // attendee) must not then be answered from a row it made stale. A meeting
-// whose only change is its attendee count is set aside, brought up to
-// date, to be put back after the commit: the writer finds the meetings it
-// fills in the cache.
+// whose only change is its attendee count stays, and its count is brought
+// up to date after the commit: the count is the writer's alone (no read
+// decides anything on it), and the writer finds the meetings it fills in
+// the cache, as readers of a busy meeting do during the commit.
 func (c *readCache) retire(ch *changed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -116,13 +115,6 @@ func (c *readCache) retire(ch *changed) {
 	}
 	for id := range ch.meetings {
 		delete(c.meetings, id)
-	}
-	for id, delta := range ch.counts {
-		if m, ok := c.meetings[id]; ok {
-			m.AttendeeCount += delta
-			ch.recounted = append(ch.recounted, m)
-			delete(c.meetings, id)
-		}
 	}
 	for k := range ch.attendees {
 		if k[1] == sqlstore.All {
@@ -149,8 +141,11 @@ func (c *readCache) endCommit(ch *changed) {
 	case ch.all || ch.undone:
 		c.clearLocked()
 	case ch.retired:
-		for _, m := range ch.recounted {
-			c.keepMeetingLocked(m)
+		for id, delta := range ch.counts {
+			if m, ok := c.meetings[id]; ok {
+				m.AttendeeCount += delta
+				c.meetings[id] = m
+			}
 		}
 		// New attendees are cached as written: the next request about one
 		// (its client joining, a GetAttendee, its deletion) is likely soon.
