@@ -215,7 +215,9 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	var due []store.Delivery
 	if err := d.store.View(ctx, func(r store.Reader) error {
 		var err error
-		due, err = r.DueDeliveries(d.now(), 50, 1000)
+		// Twice the groups that are delivered to at once: enough to keep
+		// every worker busy, few enough that a backlog costs the query little.
+		due, err = r.DueDeliveries(d.now(), 2*max(1, d.cfg.Concurrency), 50, 1000)
 		return err
 	}); err != nil {
 		return 0, err
@@ -251,8 +253,13 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 }
 
 // deliverGroup delivers one group's deliveries in order and stops at the
-// first failure, so that nothing overtakes it.
+// first failure that will be retried, so that nothing overtakes it. What
+// the pass delivered, and what failed, is recorded at its end in one
+// write: a crash before that write sends those deliveries again, which
+// at-least-once delivery allows, and a pass costs one commit, not one per
+// event.
 func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) error {
+	var outcomes []outcome
 	for _, dl := range group {
 		kind, target, _ := strings.Cut(dl.Destination, ":")
 		sink := d.sinks[kind]
@@ -267,48 +274,72 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) e
 			err = sink.Deliver(ctx, target, e)
 		}
 		if ctx.Err() != nil {
-			return nil // shutting down: the delivery stays pending
+			break // shutting down: this one stays pending
 		}
 		if d.observer != nil {
 			d.observer.ObserveDelivery(kind, err == nil, d.now().Sub(dl.Event.CreatedAt))
 		}
 		if err == nil {
-			if werr := d.store.Write(ctx, func(w store.Writer) error {
-				return w.CompleteDelivery(dl.Event.Seq, dl.Destination)
-			}); werr != nil && !errors.Is(werr, store.ErrNotFound) {
-				return werr
-			}
+			outcomes = append(outcomes, outcome{d: dl})
 			continue
 		}
-		attempts := dl.Attempts + 1
-		dead := attempts >= d.cfg.MaxAttempts
-		next := d.now().Add(d.backoff(attempts))
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
+		o := outcome{d: dl, failed: true, attempts: dl.Attempts + 1, msg: err.Error()}
+		o.dead = o.attempts >= d.cfg.MaxAttempts
+		o.next = d.now().Add(d.backoff(o.attempts))
+		if len(o.msg) > 500 {
+			o.msg = o.msg[:500]
 		}
-		if dead {
+		outcomes = append(outcomes, o)
+		if o.dead {
 			d.log.WarnContext(ctx, "event delivery dead-lettered", "event", dl.Event.ID, "type", dl.Event.Type,
-				"meeting", dl.Event.MeetingID, "destination", dl.Destination, "attempts", attempts, "err", msg)
-		} else {
-			d.log.InfoContext(ctx, "event delivery failed; will retry", "event", dl.Event.ID, "destination", dl.Destination,
-				"attempts", attempts, "retry_at", next, "err", msg)
+				"meeting", dl.Event.MeetingID, "destination", dl.Destination, "attempts", o.attempts, "err", o.msg)
+			continue
 		}
-		if werr := d.store.Write(ctx, func(w store.Writer) error {
-			return w.FailDelivery(dl.Event.Seq, dl.Destination, attempts, next, msg, dead)
-		}); werr != nil && !errors.Is(werr, store.ErrNotFound) {
-			return werr
+		d.log.InfoContext(ctx, "event delivery failed; will retry", "event", dl.Event.ID, "destination", dl.Destination,
+			"attempts", o.attempts, "retry_at", o.next, "err", o.msg)
+		d.mu.Lock()
+		if d.retryAt.IsZero() || o.next.Before(d.retryAt) {
+			d.retryAt = o.next
 		}
-		if !dead {
-			d.mu.Lock()
-			if d.retryAt.IsZero() || next.Before(d.retryAt) {
-				d.retryAt = next
-			}
-			d.mu.Unlock()
-			return nil // later events of the group wait for this one
-		}
+		d.mu.Unlock()
+		break // later events of the group wait for this one
 	}
-	return nil
+	return d.record(ctx, outcomes)
+}
+
+// outcome is what became of one delivery in a pass.
+type outcome struct {
+	d        store.Delivery
+	failed   bool
+	attempts int
+	next     time.Time
+	msg      string
+	dead     bool
+}
+
+// record writes a pass's outcomes in one transaction, even while shutting
+// down: what arrived should not be sent again. A delivery already gone
+// (another replica recorded it) is skipped.
+func (d *Dispatcher) record(ctx context.Context, outcomes []outcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return d.store.Write(wctx, func(w store.Writer) error {
+		for _, o := range outcomes {
+			var err error
+			if o.failed {
+				err = w.FailDelivery(o.d.Event.Seq, o.d.Destination, o.attempts, o.next, o.msg, o.dead)
+			} else {
+				err = w.CompleteDelivery(o.d.Event.Seq, o.d.Destination)
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // backoff is the wait after the given number of failed attempts:

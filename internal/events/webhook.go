@@ -34,11 +34,20 @@ type Webhook struct {
 	agent  string
 }
 
+// maxIdleConnsPerReceiver is above the dispatcher's default concurrency.
+const maxIdleConnsPerReceiver = 64
+
 // NewWebhook returns a webhook sink. Redirects are not followed: a receiver
 // that moved must be reconfigured, not silently chased.
 func NewWebhook(secret, userAgent string, timeout time.Duration) *Webhook {
+	// The default transport keeps 2 idle connections per host: with a
+	// dispatcher delivering to many meetings at once, every other request
+	// would open (and leave in TIME_WAIT) a connection of its own.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = maxIdleConnsPerReceiver
 	return &Webhook{
 		client: &http.Client{
+			Transport:     transport,
 			Timeout:       timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},

@@ -155,10 +155,14 @@ type Reader interface {
 	// Meetings lists meetings for administration, newest first.
 	Meetings(filter MeetingFilter) ([]Meeting, error)
 
-	// DueDeliveries returns live deliveries whose group (destination and
-	// meeting) has its oldest live delivery due at now: for each such group,
-	// up to perGroup deliveries in event order, at most limit in all.
-	DueDeliveries(now time.Time, perGroup, limit int) ([]Delivery, error)
+	// DueDeliveries returns live deliveries of the groups (destination and
+	// meeting) whose oldest live delivery is due at now: up to groups such
+	// groups, those with the oldest such delivery first, and up to
+	// perGroup deliveries of each (0: no bound) in event order; at most
+	// limit in all, ordered by destination, meeting and event. Its cost
+	// grows with the deliveries before the last group it returns, not with
+	// all that are pending.
+	DueDeliveries(now time.Time, groups, perGroup, limit int) ([]Delivery, error)
 	// DeadDeliveries lists the dead-letter list, oldest event first.
 	DeadDeliveries(limit int) ([]Delivery, error)
 	// EventsAfter returns up to limit events with Seq > after, in order;

@@ -234,13 +234,25 @@ func NewQueries(d *Dialect) *Queries {
 			WHERE event_seq = ? AND destination = ?`),
 		// A group's head is its oldest live delivery; a group is due when its
 		// head is. Later deliveries of a due group come along, in order.
-		dueDeliveries: p(`SELECT ` + deliveryColumns + `
-			FROM deliveries d JOIN events e ON e.seq = d.event_seq
-			WHERE d.dead = 0 AND (d.destination, d.meeting_id) IN (
-				SELECT h.destination, h.meeting_id FROM deliveries h
-				WHERE h.dead = 0 AND h.next_attempt_at <= ? AND NOT EXISTS (
+		// The heads of due groups, found in event order (the primary key's,
+		// so that the scan stops at the LIMIT; the unary + keeps the due
+		// time's index, whose order is not that, out of it); for each, the
+		// seq of its delivery perGroup places on (the first not taken, if
+		// any); then the deliveries of those groups before it.
+		dueDeliveries: p(`WITH heads AS (
+				SELECT h.destination, h.meeting_id, (
+					SELECT p.event_seq FROM deliveries p
+					WHERE p.dead = 0 AND p.destination = h.destination AND p.meeting_id = h.meeting_id
+					ORDER BY p.event_seq LIMIT 1 OFFSET ?) AS bound
+				FROM deliveries h
+				WHERE h.dead = 0 AND +h.next_attempt_at <= ? AND NOT EXISTS (
 					SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
-						AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq))
+						AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq)
+				ORDER BY h.event_seq LIMIT ?)
+			SELECT ` + deliveryColumns + ` FROM heads
+			JOIN deliveries d ON d.dead = 0 AND d.destination = heads.destination AND d.meeting_id = heads.meeting_id
+			JOIN events e ON e.seq = d.event_seq
+			WHERE heads.bound IS NULL OR d.event_seq < heads.bound
 			ORDER BY d.destination, d.meeting_id, d.event_seq LIMIT ?`),
 		deadDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
@@ -929,23 +941,11 @@ func (t *Tx) PurgeEvents(before time.Time, limit int) (int, error) {
 	return int(n), err
 }
 
-func (t *Tx) DueDeliveries(now time.Time, perGroup, limit int) ([]store.Delivery, error) {
-	all, err := t.deliveries(t.sql.dueDeliveries, millis(now), limit)
-	if err != nil || perGroup <= 0 {
-		return all, err
+func (t *Tx) DueDeliveries(now time.Time, groups, perGroup, limit int) ([]store.Delivery, error) {
+	if perGroup <= 0 {
+		perGroup = limit
 	}
-	out := all[:0]
-	run := 0
-	for i, d := range all {
-		if i > 0 && (d.Destination != all[i-1].Destination || d.Event.MeetingID != all[i-1].Event.MeetingID) {
-			run = 0
-		}
-		if run < perGroup {
-			out = append(out, d)
-		}
-		run++
-	}
-	return out, nil
+	return t.deliveries(t.sql.dueDeliveries, perGroup, millis(now), groups, limit)
 }
 
 func (t *Tx) DeadDeliveries(limit int) ([]store.Delivery, error) {

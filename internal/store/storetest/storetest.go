@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxDeadLetters", testOutboxDeadLetters},
 		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
 		{"OutboxRollsBack", testOutboxRollsBack},
+		{"OutboxGroupsBound", testOutboxGroupsBound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -826,7 +827,7 @@ func due(t *testing.T, s store.Store, now time.Time, perGroup int) []string {
 	t.Helper()
 	var out []string
 	read(t, s, func(r store.Reader) error {
-		ds, err := r.DueDeliveries(now, perGroup, 100)
+		ds, err := r.DueDeliveries(now, 100, perGroup, 100)
 		for _, d := range ds {
 			out = append(out, d.Destination+"/"+d.Event.Type)
 		}
@@ -882,6 +883,48 @@ func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
 	})
 	if st.Pending != 3 || st.Dead != 0 || !st.OldestPending.Equal(epoch) {
 		t.Fatalf("outbox stats = %+v", st)
+	}
+}
+
+// testOutboxGroupsBound asks for fewer groups than are due: those with the
+// oldest events come first, a group waiting out a back-off gives way, and
+// a retry that is due again comes before newer groups.
+func testOutboxGroupsBound(t *testing.T, s store.Store) {
+	dueGroups := func(now time.Time, groups, perGroup, limit int) string {
+		t.Helper()
+		var out []string
+		read(t, s, func(r store.Reader) error {
+			ds, err := r.DueDeliveries(now, groups, perGroup, limit)
+			for _, d := range ds {
+				out = append(out, d.Event.MeetingID+"/"+d.Event.Type)
+			}
+			return err
+		})
+		return fmt.Sprint(out)
+	}
+	var heads []*store.Event
+	for _, typ := range []string{"a", "b", "c"} {
+		for _, m := range []string{"m3", "m1", "m2"} { // m3's events are the oldest
+			e := appendEvent(t, s, m, typ, epoch, "hook")
+			if typ == "a" {
+				heads = append(heads, e)
+			}
+		}
+	}
+	if got := dueGroups(epoch, 2, 2, 100); got != "[m1/a m1/b m3/a m3/b]" {
+		t.Fatalf("two groups of two = %s", got)
+	}
+	if got := dueGroups(epoch, 3, 0, 5); got != "[m1/a m1/b m1/c m2/a m2/b]" {
+		t.Fatalf("three groups, five deliveries = %s", got)
+	}
+	write(t, s, func(w store.Writer) error {
+		return w.FailDelivery(heads[0].Seq, "hook", 1, epoch.Add(time.Minute), "503", false)
+	})
+	if got := dueGroups(epoch, 2, 1, 100); got != "[m1/a m2/a]" {
+		t.Fatalf("while m3 waits = %s", got)
+	}
+	if got := dueGroups(epoch.Add(time.Minute), 1, 1, 100); got != "[m3/a]" {
+		t.Fatalf("m3 due again = %s", got)
 	}
 }
 
@@ -986,7 +1029,7 @@ func testManyDeliveries(t *testing.T, s store.Store) {
 	}
 	write(t, s, func(w store.Writer) error { return w.AppendEvents(es, dests) })
 	read(t, s, func(r store.Reader) error {
-		ds, err := r.DueDeliveries(epoch, 1000, 20000)
+		ds, err := r.DueDeliveries(epoch, 100, 1000, 20000)
 		if err != nil || len(ds) != len(es)*len(dests) {
 			return fmt.Errorf("%d deliveries, want %d: %v", len(ds), len(es)*len(dests), err)
 		}
@@ -1055,7 +1098,7 @@ func testBulkInserts(t *testing.T, s store.Store) {
 		if err != nil || len(found) != 50 {
 			return fmt.Errorf("AttendeesByExternalIDs found %d, %v", len(found), err)
 		}
-		ds, err := r.DueDeliveries(epoch, 2000, 2000)
+		ds, err := r.DueDeliveries(epoch, 100, 2000, 2000)
 		if err != nil || len(ds) != 2*len(es) {
 			return fmt.Errorf("%d deliveries, %v", len(ds), err)
 		}

@@ -1,0 +1,99 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/events"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
+)
+
+// countedWrites counts a store's write transactions.
+type countedWrites struct {
+	store.Store
+	n atomic.Int32
+}
+
+func (c *countedWrites) Write(ctx context.Context, fn func(store.Writer) error) error {
+	c.n.Add(1)
+	return c.Store.Write(ctx, fn)
+}
+
+// sink records what it was given, and refuses the event failAt (1-based).
+type sink struct {
+	mu     sync.Mutex
+	got    []int64
+	failAt int
+}
+
+func (s *sink) Deliver(_ context.Context, _ string, e store.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.got)+1 == s.failAt {
+		s.failAt = 0
+		return errors.New("503 from receiver")
+	}
+	s.got = append(s.got, e.Seq)
+	return nil
+}
+
+// A pass over a group is recorded in one write, whatever its length, and a
+// failure stops the group where it happened.
+func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	evs := make([]*store.Event, 30)
+	for i := range evs {
+		evs[i] = events.New(events.AttendeeAdded, m, &events.Attendee{ID: fmt.Sprint(i), ExternalUserID: "x"}, time.Now())
+	}
+	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(evs, []string{"test:x"}) }); err != nil {
+		t.Fatal(err)
+	}
+	counted := &countedWrites{Store: st}
+	sk := &sink{failAt: 10}
+	d := events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, events.DefaultDispatchConfig(), nil, nil)
+	pending := func() int {
+		t.Helper()
+		var o store.OutboxStats
+		if err := st.View(ctx, func(r store.Reader) (err error) { o, err = r.Outbox(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return o.Pending
+	}
+
+	if _, err := d.DispatchOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sk.got) != 9 || counted.n.Load() != 1 || pending() != 21 {
+		t.Fatalf("first pass: %d delivered, %d writes, %d pending; want 9, 1, 21", len(sk.got), counted.n.Load(), pending())
+	}
+	// The failed one is due again after its back-off; then the rest go.
+	for i := 0; pending() > 0; i++ {
+		if i == 100 {
+			t.Fatalf("%d deliveries still pending", pending())
+		}
+		time.Sleep(50 * time.Millisecond)
+		if _, err := d.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, seq := range sk.got {
+		if seq != evs[i].Seq {
+			t.Fatalf("delivery %d was event %d, want %d: out of order", i, seq, evs[i].Seq)
+		}
+	}
+	if len(sk.got) != 30 {
+		t.Fatalf("%d delivered, want 30", len(sk.got))
+	}
+}
