@@ -217,7 +217,8 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		var err error
 		// Twice the groups that are delivered to at once: enough to keep
 		// every worker busy, few enough that a backlog costs the query little.
-		due, err = r.DueDeliveries(d.now(), 2*max(1, d.cfg.Concurrency), 50, 1000)
+		groups := 2 * max(1, d.cfg.Concurrency)
+		due, err = r.DueDeliveries(d.now(), groups, perGroup, groups*perGroup)
 		return err
 	}); err != nil {
 		return 0, err
@@ -252,12 +253,16 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	return len(due), errors.Join(errs...)
 }
 
+// perGroup is how many deliveries of a group one pass takes, at least.
+const perGroup = 50
+
 // deliverGroup delivers one group's deliveries in order and stops at the
 // first failure that will be retried, so that nothing overtakes it. What
 // the pass delivered, and what failed, is recorded at its end in one
 // write: a crash before that write sends those deliveries again, which
 // at-least-once delivery allows, and a pass costs one commit, not one per
-// event.
+// event. A dead letter is recorded before the next event goes: were it
+// retried after a crash, it would arrive after that one.
 func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) error {
 	var outcomes []outcome
 	for _, dl := range group {
@@ -293,6 +298,10 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, group []store.Delivery) e
 		if o.dead {
 			d.log.WarnContext(ctx, "event delivery dead-lettered", "event", dl.Event.ID, "type", dl.Event.Type,
 				"meeting", dl.Event.MeetingID, "destination", dl.Destination, "attempts", o.attempts, "err", o.msg)
+			if err := d.record(ctx, outcomes); err != nil {
+				return err
+			}
+			outcomes = outcomes[:0]
 			continue
 		}
 		d.log.InfoContext(ctx, "event delivery failed; will retry", "event", dl.Event.ID, "destination", dl.Destination,
@@ -317,10 +326,13 @@ type outcome struct {
 	dead     bool
 }
 
-// record writes a pass's outcomes in one transaction, even while shutting
-// down: what arrived should not be sent again. A delivery already gone
+// record writes a pass's outcomes in one transaction. Deliveries are
+// recorded even while stopping (what arrived should not be sent again), but
+// failures are not: a replica that lost the lead must not rewrite the
+// attempts of a delivery its successor now owns. A delivery already gone
 // (another replica recorded it) is skipped.
 func (d *Dispatcher) record(ctx context.Context, outcomes []outcome) error {
+	stopping := ctx.Err() != nil
 	if len(outcomes) == 0 {
 		return nil
 	}
@@ -329,9 +341,12 @@ func (d *Dispatcher) record(ctx context.Context, outcomes []outcome) error {
 	return d.store.Write(wctx, func(w store.Writer) error {
 		for _, o := range outcomes {
 			var err error
-			if o.failed {
+			switch {
+			case o.failed && stopping:
+				continue
+			case o.failed:
 				err = w.FailDelivery(o.d.Event.Seq, o.d.Destination, o.attempts, o.next, o.msg, o.dead)
-			} else {
+			default:
 				err = w.CompleteDelivery(o.d.Event.Seq, o.d.Destination)
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -97,3 +97,47 @@ func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
 		t.Fatalf("%d delivered, want 30", len(sk.got))
 	}
 }
+
+// A dead letter is recorded before the events after it go, in the same
+// pass: were it retried after a crash, it would arrive after them.
+func TestDispatchRecordsADeadLetterBeforeGoingOn(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	evs := make([]*store.Event, 5)
+	for i := range evs {
+		evs[i] = events.New(events.AttendeeAdded, m, &events.Attendee{ID: fmt.Sprint(i), ExternalUserID: "x"}, time.Now())
+	}
+	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(evs, []string{"test:x"}) }); err != nil {
+		t.Fatal(err)
+	}
+	counted := &countedWrites{Store: st}
+	sk := &sink{failAt: 2}
+	cfg := events.DefaultDispatchConfig()
+	cfg.MaxAttempts = 1
+	d := events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, cfg, nil, nil)
+	if _, err := d.DispatchOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var dead []store.Delivery
+	var o store.OutboxStats
+	if err := st.View(ctx, func(r store.Reader) (err error) {
+		if dead, err = r.DeadDeliveries(10); err != nil {
+			return err
+		}
+		o, err = r.Outbox()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sk.got) != 4 || len(dead) != 1 || dead[0].Event.Seq != evs[1].Seq || o.Pending != 0 {
+		t.Fatalf("%d delivered, dead letters %v, %d pending; want 4, the second event, 0", len(sk.got), dead, o.Pending)
+	}
+	if n := counted.n.Load(); n != 2 {
+		t.Fatalf("%d writes, want 2: the dead letter, then the rest", n)
+	}
+}

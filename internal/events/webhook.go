@@ -43,7 +43,10 @@ func NewWebhook(secret, userAgent string, timeout time.Duration) *Webhook {
 	// The default transport keeps 2 idle connections per host: with a
 	// dispatcher delivering to many meetings at once, every other request
 	// would open (and leave in TIME_WAIT) a connection of its own.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = t.Clone()
+	}
 	transport.MaxIdleConnsPerHost = maxIdleConnsPerReceiver
 	return &Webhook{
 		client: &http.Client{

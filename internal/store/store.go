@@ -157,11 +157,9 @@ type Reader interface {
 
 	// DueDeliveries returns live deliveries of the groups (destination and
 	// meeting) whose oldest live delivery is due at now: up to groups such
-	// groups, those with the oldest such delivery first, and up to
-	// perGroup deliveries of each (0: no bound) in event order; at most
-	// limit in all, ordered by destination, meeting and event. Its cost
-	// grows with the deliveries before the last group it returns, not with
-	// all that are pending.
+	// groups, those with the oldest such delivery first, each group's in
+	// event order, at most limit in all. Each group gets up to perGroup
+	// (0: no bound), or its equal share of limit when that is more.
 	DueDeliveries(now time.Time, groups, perGroup, limit int) ([]Delivery, error)
 	// DeadDeliveries lists the dead-letter list, oldest event first.
 	DeadDeliveries(limit int) ([]Delivery, error)

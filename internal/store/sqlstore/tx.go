@@ -175,7 +175,8 @@ type Queries struct {
 	insertAttendee, countAttendee, deleteAttendee, deleteAllAttendees   string
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
-	dueDeliveries, deadDeliveries, eventsAfter, eventsAfterMeeting      string
+	dueHeads, groupDeliveries, deadDeliveries                           string
+	eventsAfter, eventsAfterMeeting                                     string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
@@ -234,26 +235,18 @@ func NewQueries(d *Dialect) *Queries {
 			WHERE event_seq = ? AND destination = ?`),
 		// A group's head is its oldest live delivery; a group is due when its
 		// head is. Later deliveries of a due group come along, in order.
-		// The heads of due groups, found in event order (the primary key's,
-		// so that the scan stops at the LIMIT; the unary + keeps the due
-		// time's index, whose order is not that, out of it); for each, the
-		// seq of its delivery perGroup places on (the first not taken, if
-		// any); then the deliveries of those groups before it.
-		dueDeliveries: p(`WITH heads AS (
-				SELECT h.destination, h.meeting_id, (
-					SELECT p.event_seq FROM deliveries p
-					WHERE p.dead = 0 AND p.destination = h.destination AND p.meeting_id = h.meeting_id
-					ORDER BY p.event_seq LIMIT 1 OFFSET ?) AS bound
-				FROM deliveries h
-				WHERE h.dead = 0 AND +h.next_attempt_at <= ? AND NOT EXISTS (
-					SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
-						AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq)
-				ORDER BY h.event_seq LIMIT ?)
-			SELECT ` + deliveryColumns + ` FROM heads
-			JOIN deliveries d ON d.dead = 0 AND d.destination = heads.destination AND d.meeting_id = heads.meeting_id
-			JOIN events e ON e.seq = d.event_seq
-			WHERE heads.bound IS NULL OR d.event_seq < heads.bound
-			ORDER BY d.destination, d.meeting_id, d.event_seq LIMIT ?`),
+		// The groups whose oldest live delivery (their head) is due, oldest
+		// first: found in the primary key's order, so that the scan stops at
+		// the LIMIT (the unary + keep the partial indexes, whose order is
+		// not that, out of it).
+		dueHeads: p(`SELECT h.destination, h.meeting_id FROM deliveries h
+			WHERE +h.dead = 0 AND +h.next_attempt_at <= ? AND NOT EXISTS (
+				SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
+					AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq)
+			ORDER BY h.event_seq, h.destination LIMIT ?`),
+		groupDeliveries: p(`SELECT ` + deliveryColumns + `
+			FROM deliveries d JOIN events e ON e.seq = d.event_seq
+			WHERE d.dead = 0 AND d.destination = ? AND d.meeting_id = ? ORDER BY d.event_seq LIMIT ?`),
 		deadDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
 		eventsAfter:        p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
@@ -942,10 +935,43 @@ func (t *Tx) PurgeEvents(before time.Time, limit int) (int, error) {
 }
 
 func (t *Tx) DueDeliveries(now time.Time, groups, perGroup, limit int) ([]store.Delivery, error) {
-	if perGroup <= 0 {
-		perGroup = limit
+	type group struct{ destination, meetingID string }
+	var heads []group
+	rows, err := t.q.QueryContext(t.ctx, t.sql.dueHeads, millis(now), groups)
+	if err != nil {
+		return nil, err
 	}
-	return t.deliveries(t.sql.dueDeliveries, perGroup, millis(now), groups, limit)
+	for rows.Next() {
+		var g group
+		if err := rows.Scan(&g.destination, &g.meetingID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		heads = append(heads, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(heads) == 0 {
+		return nil, err
+	}
+	// Each group's deliveries through its index, in the read's snapshot:
+	// what a poll costs grows with what it returns.
+	per := limit
+	if perGroup > 0 {
+		per = max(perGroup, limit/len(heads))
+	}
+	var out []store.Delivery
+	for _, h := range heads {
+		n := min(per, limit-len(out))
+		if n <= 0 {
+			break
+		}
+		ds, err := t.deliveries(t.sql.groupDeliveries, h.destination, h.meetingID, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	return out, nil
 }
 
 func (t *Tx) DeadDeliveries(limit int) ([]store.Delivery, error) {

@@ -823,11 +823,11 @@ func appendEvent(t *testing.T, s store.Store, meetingID, typ string, at time.Tim
 	return e
 }
 
-func due(t *testing.T, s store.Store, now time.Time, perGroup int) []string {
+func due(t *testing.T, s store.Store, now time.Time, perGroup, limit int) []string {
 	t.Helper()
 	var out []string
 	read(t, s, func(r store.Reader) error {
-		ds, err := r.DueDeliveries(now, 100, perGroup, 100)
+		ds, err := r.DueDeliveries(now, 100, perGroup, limit)
 		for _, d := range ds {
 			out = append(out, d.Destination+"/"+d.Event.Type)
 		}
@@ -843,24 +843,24 @@ func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
 	if e2.Seq <= e1.Seq {
 		t.Fatalf("Seq not increasing: %d then %d", e1.Seq, e2.Seq)
 	}
-	if got := fmt.Sprint(due(t, s, epoch, 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch, 10, 100)); got != "[hook/a hook/b sqs/a hook/c]" {
 		t.Fatalf("due = %s", got)
 	}
-	if got := fmt.Sprint(due(t, s, epoch, 1)); got != "[hook/a hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch, 1, 3)); got != "[hook/a sqs/a hook/c]" {
 		t.Fatalf("due, one per group = %s", got)
 	}
 	// New deliveries are due at once, even by a clock behind the writer's.
-	if got := fmt.Sprint(due(t, s, epoch.Add(-time.Hour), 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch.Add(-time.Hour), 10, 100)); got != "[hook/a hook/b sqs/a hook/c]" {
 		t.Fatalf("due by a slow clock = %s", got)
 	}
 	// A failed head holds back its group until it is due again.
 	write(t, s, func(w store.Writer) error {
 		return w.FailDelivery(e1.Seq, "hook", 1, epoch.Add(time.Minute), "503 from receiver", false)
 	})
-	if got := fmt.Sprint(due(t, s, epoch.Add(time.Second), 10)); got != "[hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Second), 10, 100)); got != "[sqs/a hook/c]" {
 		t.Fatalf("due while m1's head waits = %s", got)
 	}
-	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10)); got != "[hook/a hook/b hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10, 100)); got != "[hook/a hook/b sqs/a hook/c]" {
 		t.Fatalf("due after the back-off = %s", got)
 	}
 	write(t, s, func(w store.Writer) error {
@@ -872,7 +872,7 @@ func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10)); got != "[hook/b hook/c sqs/a]" {
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10, 100)); got != "[sqs/a hook/b hook/c]" {
 		t.Fatalf("due after delivering the head = %s", got)
 	}
 	var st store.OutboxStats
@@ -887,8 +887,9 @@ func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
 }
 
 // testOutboxGroupsBound asks for fewer groups than are due: those with the
-// oldest events come first, a group waiting out a back-off gives way, and
-// a retry that is due again comes before newer groups.
+// oldest events come first (the limit cuts the newest), a group waiting
+// out a back-off gives way, and a retry that is due again comes before
+// newer groups; a group gets its share of the limit.
 func testOutboxGroupsBound(t *testing.T, s store.Store) {
 	dueGroups := func(now time.Time, groups, perGroup, limit int) string {
 		t.Helper()
@@ -911,19 +912,22 @@ func testOutboxGroupsBound(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if got := dueGroups(epoch, 2, 2, 100); got != "[m1/a m1/b m3/a m3/b]" {
+	if got := dueGroups(epoch, 2, 2, 4); got != "[m3/a m3/b m1/a m1/b]" {
 		t.Fatalf("two groups of two = %s", got)
 	}
-	if got := dueGroups(epoch, 3, 0, 5); got != "[m1/a m1/b m1/c m2/a m2/b]" {
+	if got := dueGroups(epoch, 2, 1, 100); got != "[m3/a m3/b m3/c m1/a m1/b m1/c]" {
+		t.Fatalf("two groups sharing a limit of 100 = %s", got)
+	}
+	if got := dueGroups(epoch, 3, 0, 5); got != "[m3/a m3/b m3/c m1/a m1/b]" {
 		t.Fatalf("three groups, five deliveries = %s", got)
 	}
 	write(t, s, func(w store.Writer) error {
 		return w.FailDelivery(heads[0].Seq, "hook", 1, epoch.Add(time.Minute), "503", false)
 	})
-	if got := dueGroups(epoch, 2, 1, 100); got != "[m1/a m2/a]" {
+	if got := dueGroups(epoch, 2, 1, 2); got != "[m1/a m2/a]" {
 		t.Fatalf("while m3 waits = %s", got)
 	}
-	if got := dueGroups(epoch.Add(time.Minute), 1, 1, 100); got != "[m3/a]" {
+	if got := dueGroups(epoch.Add(time.Minute), 1, 1, 1); got != "[m3/a]" {
 		t.Fatalf("m3 due again = %s", got)
 	}
 }
@@ -935,7 +939,7 @@ func testOutboxDeadLetters(t *testing.T, s store.Store) {
 		return w.FailDelivery(e1.Seq, "hook", 5, epoch, "gave up", true)
 	})
 	// A dead head no longer holds back its group.
-	if got := fmt.Sprint(due(t, s, epoch, 10)); got != "[hook/b]" {
+	if got := fmt.Sprint(due(t, s, epoch, 10, 100)); got != "[hook/b]" {
 		t.Fatalf("due after dead-lettering the head = %s", got)
 	}
 	read(t, s, func(r store.Reader) error {
@@ -960,7 +964,7 @@ func testOutboxDeadLetters(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	if got := fmt.Sprint(due(t, s, epoch.Add(time.Hour), 10)); got != "[hook/a hook/b]" {
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Hour), 10, 100)); got != "[hook/a hook/b]" {
 		t.Fatalf("due after replay = %s", got)
 	}
 }
@@ -1011,7 +1015,7 @@ func testOutboxRollsBack(t *testing.T, s store.Store) {
 	if err == nil {
 		t.Fatal("want the callback's error")
 	}
-	if got := due(t, s, epoch, 10); len(got) != 0 {
+	if got := due(t, s, epoch, 10, 100); len(got) != 0 {
 		t.Fatalf("a rolled-back event is queued: %v", got)
 	}
 }
