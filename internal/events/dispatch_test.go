@@ -14,6 +14,30 @@ import (
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
 )
 
+// testOutbox opens an in-memory store, and gives a meeting for its events.
+func testOutbox(t *testing.T) (store.Store, *store.Meeting) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+}
+
+// appendEvents writes n events about m, for the destinations given.
+func appendEvents(t *testing.T, st store.Store, m *store.Meeting, n int, destinations ...string) []*store.Event {
+	t.Helper()
+	evs := make([]*store.Event, n)
+	for i := range evs {
+		evs[i] = events.New(events.AttendeeJoined, m, &events.Attendee{ID: fmt.Sprint(i), ExternalUserID: "x"}, time.Now())
+	}
+	if err := st.Write(context.Background(), func(w store.Writer) error { return w.AppendEvents(evs, destinations) }); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
 // countedWrites counts a store's write transactions.
 type countedWrites struct {
 	store.Store
@@ -47,19 +71,8 @@ func (s *sink) Deliver(_ context.Context, _ string, e store.Event) error {
 // failure stops the group where it happened.
 func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
-	evs := make([]*store.Event, 30)
-	for i := range evs {
-		evs[i] = events.New(events.AttendeeAdded, m, &events.Attendee{ID: fmt.Sprint(i), ExternalUserID: "x"}, time.Now())
-	}
-	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(evs, []string{"test:x"}) }); err != nil {
-		t.Fatal(err)
-	}
+	st, m := testOutbox(t)
+	evs := appendEvents(t, st, m, 30, "test:x")
 	counted := &countedWrites{Store: st}
 	sk := &sink{failAt: 10}
 	d := events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, events.DefaultDispatchConfig(), nil, nil)
@@ -102,19 +115,8 @@ func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
 // pass: were it retried after a crash, it would arrive after them.
 func TestDispatchRecordsADeadLetterBeforeGoingOn(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
-	evs := make([]*store.Event, 5)
-	for i := range evs {
-		evs[i] = events.New(events.AttendeeAdded, m, &events.Attendee{ID: fmt.Sprint(i), ExternalUserID: "x"}, time.Now())
-	}
-	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(evs, []string{"test:x"}) }); err != nil {
-		t.Fatal(err)
-	}
+	st, m := testOutbox(t)
+	evs := appendEvents(t, st, m, 5, "test:x")
 	counted := &countedWrites{Store: st}
 	sk := &sink{failAt: 2}
 	cfg := events.DefaultDispatchConfig()
