@@ -3,8 +3,9 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"hash"
 	"sync"
+
+	"github.com/carillon-dev/carillon/internal/hmacpool"
 )
 
 // Step 4: Calculate the signature.
@@ -28,45 +29,27 @@ func deriveSigningKey(secret string, scope credentialScope) [sha256.Size]byte {
 // costs a Reset rather than a new HMAC; a key used once has none. The
 // signature travels hex-encoded, and is compared here as raw bytes.
 type signingKey struct {
-	key    [sha256.Size]byte
-	states *sync.Pool // of *signState; nil for a key used once
-}
-
-// signState is an HMAC keyed with a signing key, and room for the string
-// to sign and the sum.
-type signState struct {
-	mac hash.Hash
-	buf [256]byte
-	sum [sha256.Size]byte
+	key  [sha256.Size]byte
+	macs *hmacpool.Pool // nil for a key used once
 }
 
 // kept returns the key with a pool of states, to be kept and reused.
 func (k *signingKey) kept() *signingKey {
-	if k.states != nil {
+	if k.macs != nil {
 		return k
 	}
-	kept := &signingKey{key: k.key}
-	kept.states = &sync.Pool{New: func() any { return kept.newState() }}
-	return kept
-}
-
-func (k *signingKey) newState() *signState {
-	return &signState{mac: hmac.New(sha256.New, k.key[:])}
+	return &signingKey{key: k.key, macs: hmacpool.New(k.key[:])}
 }
 
 // sign returns the signature of the request whose canonical request hashes
 // to canonicalRequestHash.
 func (k *signingKey) sign(amzDate string, scope credentialScope, canonicalRequestHash [sha256.Size]byte) [sha256.Size]byte {
-	var st *signState
-	if k.states != nil {
-		st = k.states.Get().(*signState)
-		defer k.states.Put(st)
-		st.mac.Reset()
-	} else {
-		st = k.newState()
+	if k.macs == nil {
+		return hmacSHA256(k.key[:], string(appendStringToSign(nil, amzDate, scope, canonicalRequestHash)))
 	}
-	st.mac.Write(appendStringToSign(st.buf[:0], amzDate, scope, canonicalRequestHash))
-	return [sha256.Size]byte(st.mac.Sum(st.sum[:0]))
+	st := k.macs.Get()
+	defer k.macs.Put(st)
+	return st.Sum(appendStringToSign(st.Buf[:0], amzDate, scope, canonicalRequestHash))
 }
 
 // Step 5: Add the signature to the request.

@@ -11,13 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/carillon-dev/carillon/internal/hmacpool"
 )
 
 // keyFileVersion is the format of the key file.
@@ -43,17 +44,9 @@ type keyFile struct {
 // and a cursor can never be confused even if their inputs collide.
 type derived struct {
 	cursor []byte
-	// joinMACs pools HMAC states keyed with the join sub-key: Reset takes
-	// one back to its keyed state without hashing the key's pad again, and
-	// minting (every attendee a request returns) allocates nothing for the
-	// MAC.
-	joinMACs *sync.Pool
-}
-
-// joinMAC is a pooled HMAC state and a buffer for its message.
-type joinMAC struct {
-	h   hash.Hash
-	msg []byte
+	// join keeps HMAC states keyed with the join sub-key: minting (every
+	// attendee a request returns) allocates nothing for the MAC.
+	join *hmacpool.Pool
 }
 
 // Keyring holds the keys: the active one mints, every one verifies. Keys are
@@ -92,10 +85,7 @@ func derive(secret []byte) derived {
 		m.Write([]byte(label))
 		return m.Sum(nil)
 	}
-	join := sub("carillon join token v1")
-	return derived{cursor: sub("carillon cursor v1"), joinMACs: &sync.Pool{New: func() any {
-		return &joinMAC{h: hmac.New(sha256.New, join)}
-	}}}
+	return derived{cursor: sub("carillon cursor v1"), join: hmacpool.New(sub("carillon join token v1"))}
 }
 
 // Ephemeral returns a keyring with one random key that is kept nowhere: its

@@ -77,17 +77,15 @@ func (kr *Keyring) JoinToken(c JoinClaims) (string, error) {
 
 // appendJoinMAC appends the MAC of a join token to dst.
 func (d derived) appendJoinMAC(dst []byte, accountID string, meeting, attendee uuid.UUID, salt []byte) []byte {
-	m := d.joinMACs.Get().(*joinMAC)
-	defer d.joinMACs.Put(m)
-	msg := binary.BigEndian.AppendUint16(m.msg[:0], uint16(len(accountID)))
+	st := d.join.Get()
+	defer d.join.Put(st)
+	msg := binary.BigEndian.AppendUint16(st.Buf[:0], uint16(len(accountID)))
 	msg = append(msg, accountID...)
 	msg = append(msg, meeting[:]...)
 	msg = append(msg, attendee[:]...)
 	msg = append(msg, salt...)
-	m.msg = msg
-	m.h.Reset()
-	m.h.Write(msg)
-	return m.h.Sum(dst)
+	sum := st.Sum(msg)
+	return append(dst, sum[:]...)
 }
 
 // ParsedJoinToken is what a join token says before it is checked.
