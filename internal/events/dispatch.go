@@ -332,10 +332,10 @@ type outcome struct {
 // attempts of a delivery its successor now owns. A delivery already gone
 // (another replica recorded it) is skipped.
 func (d *Dispatcher) record(ctx context.Context, outcomes []outcome) error {
-	stopping := ctx.Err() != nil
 	if len(outcomes) == 0 {
 		return nil
 	}
+	stopping := ctx.Err() != nil
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return d.store.Write(wctx, func(w store.Writer) error {

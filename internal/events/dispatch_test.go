@@ -67,15 +67,21 @@ func (s *sink) Deliver(_ context.Context, _ string, e store.Event) error {
 	return nil
 }
 
+// testDispatcher delivers st's outbox to a sink for "test:" destinations
+// that refuses the failAt-th delivery once, and counts st's writes.
+func testDispatcher(st store.Store, cfg events.DispatchConfig, failAt int) (*events.Dispatcher, *countedWrites, *sink) {
+	counted := &countedWrites{Store: st}
+	sk := &sink{failAt: failAt}
+	return events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, cfg, nil, nil), counted, sk
+}
+
 // A pass over a group is recorded in one write, whatever its length, and a
 // failure stops the group where it happened.
 func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
 	ctx := context.Background()
 	st, m := testOutbox(t)
 	evs := appendEvents(t, st, m, 30, "test:x")
-	counted := &countedWrites{Store: st}
-	sk := &sink{failAt: 10}
-	d := events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, events.DefaultDispatchConfig(), nil, nil)
+	d, counted, sk := testDispatcher(st, events.DefaultDispatchConfig(), 10)
 	pending := func() int {
 		t.Helper()
 		var o store.OutboxStats
@@ -117,11 +123,9 @@ func TestDispatchRecordsADeadLetterBeforeGoingOn(t *testing.T) {
 	ctx := context.Background()
 	st, m := testOutbox(t)
 	evs := appendEvents(t, st, m, 5, "test:x")
-	counted := &countedWrites{Store: st}
-	sk := &sink{failAt: 2}
 	cfg := events.DefaultDispatchConfig()
 	cfg.MaxAttempts = 1
-	d := events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, cfg, nil, nil)
+	d, counted, sk := testDispatcher(st, cfg, 2)
 	if _, err := d.DispatchOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

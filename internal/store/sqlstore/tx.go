@@ -233,12 +233,11 @@ func NewQueries(d *Dialect) *Queries {
 		completeDelivery: p(`DELETE FROM deliveries WHERE event_seq = ? AND destination = ?`),
 		failDelivery: p(`UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, dead = ?
 			WHERE event_seq = ? AND destination = ?`),
-		// A group's head is its oldest live delivery; a group is due when its
-		// head is. Later deliveries of a due group come along, in order.
 		// The groups whose oldest live delivery (their head) is due, oldest
 		// first: found in the primary key's order, so that the scan stops at
 		// the LIMIT (the unary + keep the partial indexes, whose order is
-		// not that, out of it).
+		// not that, out of it). Later deliveries of a due group come along,
+		// in order (groupDeliveries).
 		dueHeads: p(`SELECT h.destination, h.meeting_id FROM deliveries h
 			WHERE +h.dead = 0 AND +h.next_attempt_at <= ? AND NOT EXISTS (
 				SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
