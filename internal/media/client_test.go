@@ -349,8 +349,15 @@ func (c *client) sendMedia() {
 		on := c.camOn
 		c.mu.Unlock()
 		if n++; on && n%2 == 0 {
-			_ = c.cam.WriteSample(media.Sample{Data: bytes.Repeat([]byte{0x10, 0x02, 0x00, 0x9d}, 100), Duration: 40 * time.Millisecond})
+			c.sendVideoFrames(1)
 		}
+	}
+}
+
+// sendVideoFrames sends n frames on the camera's track, on or off.
+func (c *client) sendVideoFrames(n int) {
+	for range n {
+		_ = c.cam.WriteSample(media.Sample{Data: bytes.Repeat([]byte{0x10, 0x02, 0x00, 0x9d}, 100), Duration: 40 * time.Millisecond})
 	}
 }
 

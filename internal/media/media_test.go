@@ -486,7 +486,9 @@ func TestContentShareIsASessionOfItsOwn(t *testing.T) {
 }
 
 // The browser turns its camera off by making the camera's m-section
-// inactive, and on again on the same m-section: the video must flow again.
+// inactive, and on again on the same m-section: the video must flow again,
+// even when frames sent before the camera went off arrive after the offer
+// that turned it off.
 func TestCameraOffAndOnAgain(t *testing.T) {
 	f := newFixture(t)
 	m := f.meeting()
@@ -504,6 +506,7 @@ func TestCameraOffAndOnAgain(t *testing.T) {
 	bob.waitFor("alice's video frames", func() bool { return bob.videoIn[label] > 10 })
 
 	alice.subscribe(false)
+	alice.sendVideoFrames(3) // late ones
 	bob.waitFor("alice's video gone from the index", func() bool { _, ok := bob.sourceOf(alice.attID); return !ok })
 	f.waitEvent(m.MeetingId, alice.attID, "chime:AttendeeVideoStopped")
 	alice.subscribe(true)

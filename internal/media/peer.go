@@ -121,6 +121,10 @@ type peer struct {
 	audioOut *webrtc.TrackLocalStaticSample
 	outs     map[string]*videoOut // by mid
 	camMid   string
+	// camDecl is how the client last declared its camera's stream (its
+	// ssrc, ssrc-group and msid lines), kept for the offers that turn the
+	// camera off and drop it.
+	camDecl []sdp.Attribute
 
 	camMu   sync.Mutex
 	camSSRC uint32 // of the camera track being received
@@ -195,6 +199,7 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 	// turns inactive for good, so it is shown "sendonly" instead: the
 	// transceiver stays ready to receive, and the answer says "inactive".
 	camOff := setDirection(&parsed, p.camMid, "inactive", "sendonly")
+	p.keepCameraDeclared(&parsed, camOff)
 	offer := n.offer
 	if camOff {
 		b, err := parsed.Marshal()
@@ -295,6 +300,35 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 		answer = string(b)
 	}
 	return answer, tracks, nil
+}
+
+// keepCameraDeclared remembers how the client declares its camera's
+// stream and declares it again in an offer that turns the camera off. The
+// client drops the declaration then, and Pion would stop the camera's
+// receiver: a packet still on its way would reach Pion as an undeclared
+// stream, which it gives a transceiver of its own making, and the same
+// stream, declared again when the camera comes back, would then never
+// reach the camera's m-section. Declared, it stays with its receiver.
+func (p *peer) keepCameraDeclared(offer *sdp.SessionDescription, camOff bool) {
+	for _, md := range offer.MediaDescriptions {
+		if mid, _ := md.Attribute(sdp.AttrKeyMID); mid != p.camMid {
+			continue
+		}
+		var decl []sdp.Attribute
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case sdp.AttrKeySSRC, sdp.AttrKeySSRCGroup, sdp.AttrKeyMsid:
+				decl = append(decl, a)
+			}
+		}
+		switch {
+		case len(decl) > 0:
+			p.camDecl = decl
+		case camOff:
+			md.Attributes = append(md.Attributes, p.camDecl...)
+		}
+		return
+	}
 }
 
 // setDirection replaces the direction attribute from with to in the
