@@ -486,10 +486,13 @@ func (c *client) setMuted(muted bool) {
 	c.send(f)
 }
 
+// heard says whether c received from's voice; the caller holds c.mu.
 func (c *client) heard(from *client) bool {
 	return c.audioIn[fmt.Sprintf("%x", from.voice)] > 0
 }
 
+// sourceOf finds an attendee's video in the last INDEX; the caller holds
+// c.mu.
 func (c *client) sourceOf(attendeeID string) (uint32, bool) {
 	for _, s := range c.index.GetSources() {
 		if s.GetAttendeeId() == attendeeID {

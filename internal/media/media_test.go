@@ -205,9 +205,11 @@ func TestTwoAttendeesSeeHearAndMessageEachOther(t *testing.T) {
 	// Audio: each hears the other's microphone on its one audio track.
 	bob.waitFor("alice's voice", func() bool { return bob.heard(alice) })
 	alice.waitFor("bob's voice", func() bool { return alice.heard(bob) })
+	alice.mu.Lock()
 	if alice.heard(alice) {
 		t.Error("alice hears herself")
 	}
+	alice.mu.Unlock()
 
 	// Data messages reach the others, stamped; never the sender.
 	alice.sendData("chat", []byte("hello bob"), 0)
@@ -273,9 +275,11 @@ func TestLateJoinerGetsRetainedMessages(t *testing.T) {
 	alice.waitFor("pong", func() bool { return alice.pings == 2 })
 	bob := f.join(m, f.attendee(m, "bob", nil), false)
 	bob.waitFor("the retained message", func() bool { return len(bob.data) == 1 })
+	bob.mu.Lock()
 	if got := string(bob.data[0].GetData()); got != "kept" {
 		t.Errorf("late joiner got %q", got)
 	}
+	bob.mu.Unlock()
 }
 
 func TestDropIsReportedAfterTheGrace(t *testing.T) {
@@ -304,9 +308,11 @@ func TestReconnectWithinTheGraceIsSeamless(t *testing.T) {
 		}
 		return n == 2
 	})
+	alice.mu.Lock()
 	if !alice.present[bobAtt.AttendeeId] || alice.dropped[bobAtt.AttendeeId] {
 		t.Error("a reconnect within the grace was seen as a drop")
 	}
+	alice.mu.Unlock()
 	_ = bob2
 	for _, e := range f.events(m.MeetingId, bobAtt.AttendeeId) {
 		if e == "chime:AttendeeDropped" || e == "chime:AttendeeLeft" {
@@ -412,9 +418,11 @@ func TestCapabilitiesAreEnforced(t *testing.T) {
 	v := f.join(m, vAtt, true) // tries to send video without the capability
 	v.waitFor("error 206", func() bool { return len(v.errors) > 0 && v.errors[0] == 206 })
 	alice.waitFor("the viewer present", func() bool { return alice.present[vAtt.AttendeeId] })
+	alice.mu.Lock()
 	if _, ok := alice.sourceOf(vAtt.AttendeeId); ok {
 		t.Error("a video the attendee may not send is in the index")
 	}
+	alice.mu.Unlock()
 	// The viewer's voice is not forwarded; it hears alice.
 	v.waitFor("alice's voice", func() bool { return v.heard(alice) })
 	time.Sleep(300 * time.Millisecond)
