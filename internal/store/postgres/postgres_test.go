@@ -2,12 +2,17 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -125,4 +130,38 @@ func TestAccountLocksAreApart(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// A database of the schema before delivery heads keeps its pending
+// deliveries in line once this version opens it.
+func TestMigrationFillsDeliveryHeads(t *testing.T) {
+	ctx := context.Background()
+	url, schema := pgtest.Schema(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createSchema(ctx, *cfg, schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= 3 })
+	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, storetest.OlderOutbox); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, Options{URL: url, Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckOlderOutbox(t, s)
 }

@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -37,4 +40,37 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return s
 	})
+}
+
+// A database of the schema before delivery heads keeps its pending
+// deliveries in line once this version opens it.
+func TestMigrationFillsDeliveryHeads(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "carillon.db")
+	dsn, err := dataSource(Options{Path: path, Synchronous: "FULL"}, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= 5 })
+	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, storetest.OlderOutbox); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckOlderOutbox(t, s)
 }

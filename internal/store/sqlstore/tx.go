@@ -233,16 +233,13 @@ func NewQueries(d *Dialect) *Queries {
 		completeDelivery: p(`DELETE FROM deliveries WHERE event_seq = ? AND destination = ?`),
 		failDelivery: p(`UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, dead = ?
 			WHERE event_seq = ? AND destination = ?`),
-		// The groups whose oldest live delivery (their head) is due, oldest
-		// first: found in the primary key's order, so that the scan stops at
-		// the LIMIT (the unary + keep the partial indexes, whose order is
-		// not that, out of it). Later deliveries of a due group come along,
-		// in order (groupDeliveries).
-		dueHeads: p(`SELECT h.destination, h.meeting_id FROM deliveries h
-			WHERE +h.dead = 0 AND +h.next_attempt_at <= ? AND NOT EXISTS (
-				SELECT 1 FROM deliveries p WHERE p.dead = 0 AND p.destination = h.destination
-					AND p.meeting_id = h.meeting_id AND p.event_seq < h.event_seq)
-			ORDER BY h.event_seq, h.destination LIMIT ?`),
+		// The groups whose oldest live delivery (their head, which the
+		// database's triggers keep in delivery_heads) is due, oldest first:
+		// one row per group, read in the order of the heads' events so that
+		// the scan stops at the LIMIT. Later deliveries of a due group come
+		// along, in order (groupDeliveries).
+		dueHeads: p(`SELECT destination, meeting_id FROM delivery_heads
+			WHERE due_at <= ? ORDER BY event_seq, destination LIMIT ?`),
 		groupDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq
 			WHERE d.dead = 0 AND d.destination = ? AND d.meeting_id = ? ORDER BY d.event_seq LIMIT ?`),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/store"
 )
@@ -84,4 +85,60 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		})
 	})
+	b.Run("DueDeliveriesReceiverDown", benchDueDeliveriesReceiverDown(open))
+}
+
+// benchDueDeliveriesReceiverDown polls for due deliveries while a receiver
+// that is down holds 100,000 deliveries (its heads waiting out a back-off)
+// ahead of 32 due groups of another destination.
+func benchDueDeliveriesReceiverDown(open func(b *testing.B) store.Store) func(b *testing.B) {
+	return func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		const stuck, meetings = 100_000, 100
+		var heads []int64
+		for start := 0; start < stuck; start += 500 {
+			var es []*store.Event
+			for i := start; i < start+500; i++ {
+				es = append(es, &store.Event{ID: fmt.Sprint(i), MeetingID: fmt.Sprintf("m%d", i%meetings), AccountID: "1",
+					Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+			}
+			if err := s.Write(context.Background(), func(w store.Writer) error { return w.AppendEvents(es, []string{"down"}) }); err != nil {
+				b.Fatal(err)
+			}
+			if start == 0 {
+				for _, e := range es[:meetings] {
+					heads = append(heads, e.Seq)
+				}
+			}
+		}
+		if err := s.Write(context.Background(), func(w store.Writer) error {
+			for _, seq := range heads {
+				if err := w.FailDelivery(seq, "down", 1, epoch.Add(time.Hour), "connection refused", false); err != nil {
+					return err
+				}
+			}
+			var es []*store.Event
+			for i := range 32 {
+				es = append(es, &store.Event{ID: fmt.Sprint("up", i), MeetingID: fmt.Sprintf("m%d", i), AccountID: "1",
+					Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+			}
+			return w.AppendEvents(es, []string{"up"})
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for range b.N {
+			err := s.View(context.Background(), func(r store.Reader) error {
+				ds, err := r.DueDeliveries(epoch, 32, 50, 1600)
+				if err == nil && len(ds) != 32 {
+					err = fmt.Errorf("%d due deliveries, want 32", len(ds))
+				}
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

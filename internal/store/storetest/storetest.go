@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
 		{"OutboxRollsBack", testOutboxRollsBack},
 		{"OutboxGroupsBound", testOutboxGroupsBound},
+		{"OutboxHeadsUnderConcurrency", testOutboxHeadsUnderConcurrency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
