@@ -8,7 +8,7 @@
 // client itself reports: its observers and getStats().
 //
 // Run:  npm --prefix web ci && npm --prefix web run build
-//       cd tests/browser && npm ci && CARILLON_BIN=/path/to/carillon npm test
+//       cd tests && npm ci && CARILLON_BIN=/path/to/carillon npm run test:browser
 // Chromium: Debian's /usr/bin/chromium, or the one named by $CHROMIUM.
 
 import { randomUUID } from "node:crypto";

@@ -5,7 +5,7 @@
 // loopback port with a throwaway data directory, runs every operation through
 // @aws-sdk/client-chime-sdk-meetings, and stops the server at the end.
 //
-// Run:  cd tests/js && npm ci && CARILLON_BIN=/path/to/carillon npm test
+// Run:  cd tests && npm ci && CARILLON_BIN=/path/to/carillon npm run test:js
 
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
