@@ -63,6 +63,7 @@ func dialect() *sqlstore.Dialect {
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: isUniqueViolation,
 		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) AS t(value)",
+		MigrationTx:       &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 
 		// Two 32-bit keys: a space apart from advisoryKey's single keys.
 		LockAccount: "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('meetings:' || ?))",
@@ -157,6 +158,14 @@ func migrate(ctx context.Context, db *sql.DB, d *sqlstore.Dialect) error {
 		return fmt.Errorf("migration lock: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+advisoryKey+")", "carillon-migrations") //nolint:errcheck // closing the session releases it anyway
+	// A migration may fill a table from a large one: no statement timeout.
+	// Its locks wait for the replicas' transactions in progress, while
+	// theirs queue behind it: a bounded wait, and the start fails if it
+	// runs out. The connection goes back to the pool as it was.
+	if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0; SET lock_timeout = '30s'"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET statement_timeout; RESET lock_timeout") //nolint:errcheck // a failed reset leaves a session without timeouts
 	return sqlstore.Migrate(ctx, conn, d, migrations)
 }
 

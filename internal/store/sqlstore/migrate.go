@@ -88,7 +88,7 @@ func Migrate(ctx context.Context, db Conn, d *Dialect, migrations []Migration) e
 }
 
 func apply(ctx context.Context, db Conn, d *Dialect, m Migration) error {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := db.BeginTx(ctx, d.MigrationTx)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,10 @@ type Dialect struct {
 	// t(value), one per element. Bulk statements take their rows this way,
 	// so that one prepared statement serves any number of rows.
 	JSONRows string
+	// MigrationTx are the options of a migration's transaction (nil: the
+	// database's defaults). PostgreSQL's ask for READ COMMITTED, so that a
+	// statement after a LOCK sees what committed before the lock was had.
+	MigrationTx *sql.TxOptions
 }
 
 // Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.

@@ -14,16 +14,18 @@ import (
 
 // testOutboxHeadsUnderConcurrency appends events to a few groups from
 // several writers while a dispatcher delivers what is due, failing some
-// attempts once: every delivery must arrive exactly once, and none may be
+// first attempts (due again at once, or after the polls' time, which holds
+// the group back): every delivery must arrive exactly once, and none may be
 // stranded (a group with live deliveries that no poll finds).
 func testOutboxHeadsUnderConcurrency(t *testing.T, s store.Store) {
 	const writers, perWriter = 4, 40
 	meetings := []string{"m1", "m2", "m3"}
 	var (
-		wg       sync.WaitGroup
-		appended sync.Map // event seq -> destination count
-		errs     = make(chan error, writers)
-		done     = make(chan struct{})
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		appended  []int64
+		writeErrs []error
+		done      = make(chan struct{})
 	)
 	for w := range writers {
 		wg.Add(1)
@@ -40,14 +42,19 @@ func testOutboxHeadsUnderConcurrency(t *testing.T, s store.Store) {
 					es = append(es, &store.Event{ID: uuid.NewString(), MeetingID: m, AccountID: "1", Type: "x",
 						Payload: []byte("{}"), CreatedAt: epoch})
 				}
-				if err := s.Write(context.Background(), func(wr store.Writer) error {
+				err := s.Write(context.Background(), func(wr store.Writer) error {
 					return wr.AppendEvents(es, []string{"hook", "sqs"})
-				}); err != nil {
-					errs <- err
-					return
+				})
+				mu.Lock()
+				if err != nil {
+					writeErrs = append(writeErrs, err)
 				}
 				for _, e := range es {
-					appended.Store(e.Seq, 2)
+					appended = append(appended, e.Seq)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
 				}
 			}
 		}()
@@ -56,32 +63,15 @@ func testOutboxHeadsUnderConcurrency(t *testing.T, s store.Store) {
 
 	delivered := map[string]int{}
 	failed := map[string]bool{}
-	finished := false
-	for idle := 0; idle < 3; {
-		select {
-		case err := <-errs:
-			t.Fatal(err)
-		case <-done:
-			finished = true
-		default:
-		}
+	// pass delivers the due deliveries, one write per group as the
+	// dispatcher records a pass, and says whether there were any.
+	pass := func(now time.Time) bool {
 		var due []store.Delivery
 		read(t, s, func(r store.Reader) error {
 			var err error
-			due, err = r.DueDeliveries(epoch.Add(time.Hour), 4, 5, 20)
+			due, err = r.DueDeliveries(now, 4, 5, 20)
 			return err
 		})
-		if len(due) == 0 {
-			if finished {
-				idle++
-			}
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		idle = 0
-		// One write per group, as the dispatcher records a pass: each
-		// delivery arrives but for a first attempt of every seventh, which
-		// fails (due again at once) and ends the group's pass.
 		byGroup := map[string][]store.Delivery{}
 		var groups []string
 		for _, d := range due {
@@ -92,35 +82,64 @@ func testOutboxHeadsUnderConcurrency(t *testing.T, s store.Store) {
 			byGroup[g] = append(byGroup[g], d)
 		}
 		for _, g := range groups {
+			var arrived []string // set by the last run of the callback
+			var fail string
 			write(t, s, func(w store.Writer) error {
+				arrived, fail = arrived[:0], ""
 				for _, d := range byGroup[g] {
 					key := fmt.Sprintf("%d/%s", d.Event.Seq, d.Destination)
 					if d.Event.Seq%7 == 0 && !failed[key] {
-						failed[key] = true
-						return w.FailDelivery(d.Event.Seq, d.Destination, 1, epoch, "503", false)
+						// Every other such failure waits past the polls' time.
+						next := epoch
+						if d.Event.Seq%14 == 0 {
+							next = epoch.Add(90 * time.Minute)
+						}
+						fail = key
+						return w.FailDelivery(d.Event.Seq, d.Destination, 1, next, "503", false)
 					}
 					if err := w.CompleteDelivery(d.Event.Seq, d.Destination); err != nil {
 						return fmt.Errorf("completing %s: %w", key, err)
 					}
-					delivered[key]++
+					arrived = append(arrived, key)
 				}
 				return nil
 			})
+			for _, key := range arrived {
+				delivered[key]++
+			}
+			if fail != "" {
+				failed[fail] = true
+			}
+		}
+		return len(due) > 0
+	}
+	finished := false
+	for idle := 0; idle < 3; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		if pass(epoch.Add(time.Hour)) {
+			idle = 0
+		} else if finished {
+			idle++
 		}
 	}
-	want := 0
-	appended.Range(func(k, v any) bool {
-		seq := k.(int64)
+	for pass(epoch.Add(2 * time.Hour)) {
+	}
+	if len(writeErrs) > 0 {
+		t.Fatal(writeErrs[0])
+	}
+	for _, seq := range appended {
 		for _, dest := range []string{"hook", "sqs"} {
 			if n := delivered[fmt.Sprintf("%d/%s", seq, dest)]; n != 1 {
 				t.Errorf("event %d to %s delivered %d times", seq, dest, n)
 			}
 		}
-		want += v.(int)
-		return true
-	})
-	if len(delivered) != want {
-		t.Errorf("%d deliveries arrived, want %d", len(delivered), want)
+	}
+	if len(delivered) != 2*len(appended) {
+		t.Errorf("%d deliveries arrived, want %d", len(delivered), 2*len(appended))
 	}
 	read(t, s, func(r store.Reader) error {
 		st, err := r.Outbox()
@@ -131,31 +150,78 @@ func testOutboxHeadsUnderConcurrency(t *testing.T, s store.Store) {
 	})
 }
 
+// testOutboxEmptyGroupsTakeNoPlace empties more groups than a poll takes,
+// by delivery and by dead letter: a group with live deliveries that comes
+// after them in event order is still found.
+func testOutboxEmptyGroupsTakeNoPlace(t *testing.T, s store.Store) {
+	var es []*store.Event
+	for i := range 40 {
+		es = append(es, appendEvent(t, s, fmt.Sprintf("m%d", i), "x", epoch, "hook"))
+	}
+	write(t, s, func(w store.Writer) error {
+		for i, e := range es {
+			var err error
+			if i%2 == 0 {
+				err = w.CompleteDelivery(e.Seq, "hook")
+			} else {
+				err = w.FailDelivery(e.Seq, "hook", 5, epoch, "gave up", true)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	appendEvent(t, s, "late", "y", epoch, "hook")
+	read(t, s, func(r store.Reader) error {
+		ds, err := r.DueDeliveries(epoch, 1, 1, 1)
+		if err != nil || len(ds) != 1 || ds[0].Event.MeetingID != "late" {
+			return fmt.Errorf("due = %+v, %v; want the late meeting's delivery", ds, err)
+		}
+		return nil
+	})
+}
+
 // OlderOutbox is what a database of the previous schema held: deliveries
 // written before the heads of their groups were kept. Stores test with it
-// that their migration fills the heads in (CheckOlderOutbox).
+// that their migration fills the heads in (CheckOlderOutbox). The oldest
+// group has dead deliveries only, and m2's dead one would be due later than
+// the live one after it: neither may head a group.
 const OlderOutbox = `
 INSERT INTO events (id, meeting_id, account_id, type, payload, created_at) VALUES
-    ('e1', 'm1', '1', 'a', '{}', 0), ('e2', 'm1', '1', 'b', '{}', 0), ('e3', 'm2', '1', 'c', '{}', 0),
-    ('e4', 'm2', '1', 'd', '{}', 0), ('e5', 'm3', '1', 'e', '{}', 0);
+    ('e0', 'm0', '1', 'z', '{}', 0), ('e1', 'm1', '1', 'a', '{}', 0), ('e2', 'm1', '1', 'b', '{}', 0),
+    ('e3', 'm2', '1', 'c', '{}', 0), ('e4', 'm2', '1', 'd', '{}', 0), ('e5', 'm3', '1', 'e', '{}', 0);
 INSERT INTO deliveries (event_seq, destination, meeting_id, attempts, next_attempt_at, last_error, dead) VALUES
+    ((SELECT seq FROM events WHERE id = 'e0'), 'hook', 'm0', 5, 0, 'gave up', 1),
     ((SELECT seq FROM events WHERE id = 'e1'), 'hook', 'm1', 1, 1767323105000, '503', 0),
     ((SELECT seq FROM events WHERE id = 'e2'), 'hook', 'm1', 0, 0, '', 0),
-    ((SELECT seq FROM events WHERE id = 'e3'), 'hook', 'm2', 5, 0, 'gave up', 1),
+    ((SELECT seq FROM events WHERE id = 'e3'), 'hook', 'm2', 5, 1767326645000, 'gave up', 1),
     ((SELECT seq FROM events WHERE id = 'e4'), 'hook', 'm2', 0, 0, '', 0),
     ((SELECT seq FROM events WHERE id = 'e5'), 'hook', 'm3', 0, 0, '', 0),
     ((SELECT seq FROM events WHERE id = 'e5'), 'sqs', 'm3', 0, 0, '', 0);
 `
 
 // CheckOlderOutbox checks a store opened on OlderOutbox: m1's head waits
-// out a back-off until a minute after epoch (1767323105000 ms), m2's is
-// dead.
+// out a back-off until a minute after epoch (1767323105000 ms); three
+// groups are due, and a group without live deliveries takes no place.
 func CheckOlderOutbox(t *testing.T, s store.Store) {
 	t.Helper()
-	if got := fmt.Sprint(due(t, s, epoch, 10, 100)); got != "[hook/d hook/e sqs/e]" {
+	dueGroups := func(now time.Time, groups int) string {
+		t.Helper()
+		var out []string
+		read(t, s, func(r store.Reader) error {
+			ds, err := r.DueDeliveries(now, groups, 10, 100)
+			for _, d := range ds {
+				out = append(out, d.Destination+"/"+d.Event.Type)
+			}
+			return err
+		})
+		return fmt.Sprint(out)
+	}
+	if got := dueGroups(epoch, 3); got != "[hook/d hook/e sqs/e]" {
 		t.Errorf("due = %s", got)
 	}
-	if got := fmt.Sprint(due(t, s, epoch.Add(time.Minute), 10, 100)); got != "[hook/a hook/b hook/d hook/e sqs/e]" {
+	if got := dueGroups(epoch.Add(time.Minute), 4); got != "[hook/a hook/b hook/d hook/e sqs/e]" {
 		t.Errorf("due a minute later = %s", got)
 	}
 }

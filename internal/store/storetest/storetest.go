@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxRollsBack", testOutboxRollsBack},
 		{"OutboxGroupsBound", testOutboxGroupsBound},
 		{"OutboxHeadsUnderConcurrency", testOutboxHeadsUnderConcurrency},
+		{"OutboxEmptyGroupsTakeNoPlace", testOutboxEmptyGroupsTakeNoPlace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

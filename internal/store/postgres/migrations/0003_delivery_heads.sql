@@ -12,7 +12,10 @@ CREATE TABLE delivery_heads (
     due_at      BIGINT NOT NULL,
     PRIMARY KEY (destination, meeting_id)
 );
-CREATE INDEX delivery_heads_order ON delivery_heads (event_seq);
+-- No index on event_seq: a head that moves is then updated in place (a HOT
+-- update, which adds no index entries), where an indexed one made each move
+-- of a pass over one group cost four times as much. A poll reads every head
+-- (one row per group with deliveries pending) and sorts the due ones.
 
 -- No delivery may change while the heads are filled in; appends wait.
 LOCK TABLE deliveries IN SHARE MODE;
@@ -37,31 +40,56 @@ END $$;
 CREATE TRIGGER delivery_heads_insert AFTER INSERT ON deliveries
     REFERENCING NEW TABLE AS new_deliveries FOR EACH STATEMENT EXECUTE FUNCTION delivery_heads_insert();
 
--- A delivery that arrived, failed, died or came back moves its group's head:
--- the group's oldest live delivery, or none. Deleting the head's row waits
--- for a transaction adding to the group that locked it, so that the next
--- statement (at READ COMMITTED, a new snapshot) sees what it added; one that
--- comes later waits for this one and keeps the older of the two heads.
+-- A delivery that arrived, failed, died or came back moves its group's head,
+-- in steps that read no more than the next live delivery (a pass that
+-- confirms many of one group's deliveries in one transaction would otherwise
+-- walk the ones it already removed, each time). The head's row is locked
+-- first: moves of one group take turns, and an append to the group has
+-- either committed (the statements below, each with a snapshot of its own,
+-- see its deliveries) or waits for this transaction and then keeps the older
+-- of the two heads.
 CREATE FUNCTION delivery_heads_move() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    g deliveries%ROWTYPE;
+    d deliveries%ROWTYPE;
+    head BIGINT;
+    next_seq BIGINT;
+    next_due BIGINT;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        g := OLD;
-        IF OLD.dead <> 0 THEN
-            RETURN NULL;
-        END IF;
+        d := OLD;
     ELSE
-        g := NEW;
+        d := NEW;
     END IF;
-    DELETE FROM delivery_heads WHERE destination = g.destination AND meeting_id = g.meeting_id;
-    INSERT INTO delivery_heads (destination, meeting_id, event_seq, due_at)
-    SELECT destination, meeting_id, event_seq, next_attempt_at FROM deliveries
-    WHERE dead = 0 AND destination = g.destination AND meeting_id = g.meeting_id
-    ORDER BY event_seq LIMIT 1
-    ON CONFLICT (destination, meeting_id) DO UPDATE
-        SET event_seq = excluded.event_seq, due_at = excluded.due_at
-        WHERE excluded.event_seq < delivery_heads.event_seq;
+    SELECT event_seq INTO head FROM delivery_heads
+    WHERE destination = d.destination AND meeting_id = d.meeting_id FOR UPDATE;
+    IF TG_OP = 'UPDATE' AND OLD.dead <> 0 AND NEW.dead = 0 THEN
+        -- Back in line: it heads its group if it is the oldest.
+        INSERT INTO delivery_heads (destination, meeting_id, event_seq, due_at)
+        VALUES (d.destination, d.meeting_id, d.event_seq, d.next_attempt_at)
+        ON CONFLICT (destination, meeting_id) DO UPDATE
+            SET event_seq = excluded.event_seq, due_at = excluded.due_at
+            WHERE excluded.event_seq < delivery_heads.event_seq;
+        RETURN NULL;
+    END IF;
+    IF head IS DISTINCT FROM d.event_seq OR (TG_OP = 'DELETE' AND OLD.dead <> 0) THEN
+        RETURN NULL; -- not the head: the head stays
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.dead = 0 THEN
+        -- A failed attempt: the head stays, due after its back-off.
+        UPDATE delivery_heads SET due_at = NEW.next_attempt_at
+        WHERE destination = d.destination AND meeting_id = d.meeting_id;
+        RETURN NULL;
+    END IF;
+    -- The head arrived or died: the next live delivery heads the group.
+    SELECT event_seq, next_attempt_at INTO next_seq, next_due FROM deliveries
+    WHERE dead = 0 AND destination = d.destination AND meeting_id = d.meeting_id AND event_seq > d.event_seq
+    ORDER BY event_seq LIMIT 1;
+    IF FOUND THEN
+        UPDATE delivery_heads SET event_seq = next_seq, due_at = next_due
+        WHERE destination = d.destination AND meeting_id = d.meeting_id;
+    ELSE
+        DELETE FROM delivery_heads WHERE destination = d.destination AND meeting_id = d.meeting_id;
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER delivery_heads_delete AFTER DELETE ON deliveries

@@ -30,7 +30,8 @@ BEGIN
 END;
 
 -- A delivery that arrived, failed, died or came back moves its group's head:
--- the group's oldest live delivery, or none.
+-- the group's oldest live delivery, or none. (SQLite removes a deleted row's
+-- index entries at once, so finding the oldest is one step of the index.)
 CREATE TRIGGER delivery_heads_delete AFTER DELETE ON deliveries WHEN OLD.dead = 0
 BEGIN
     DELETE FROM delivery_heads WHERE destination = OLD.destination AND meeting_id = OLD.meeting_id;
@@ -41,6 +42,7 @@ BEGIN
 END;
 
 CREATE TRIGGER delivery_heads_update AFTER UPDATE OF dead, next_attempt_at ON deliveries
+WHEN OLD.dead <> NEW.dead OR OLD.next_attempt_at <> NEW.next_attempt_at
 BEGIN
     DELETE FROM delivery_heads WHERE destination = NEW.destination AND meeting_id = NEW.meeting_id;
     INSERT INTO delivery_heads (destination, meeting_id, event_seq, due_at)
