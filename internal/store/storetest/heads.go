@@ -225,3 +225,68 @@ func CheckOlderOutbox(t *testing.T, s store.Store) {
 		t.Errorf("due a minute later = %s", got)
 	}
 }
+
+// testOutboxConcurrentMoves moves one group's head from two transactions
+// at once, the first holding its changes while the second runs: the last
+// two deliveries completed (the group must not keep a head, which would
+// take a poll's place), and a revive beside a failed attempt (the head
+// must keep its back-off).
+func testOutboxConcurrentMoves(t *testing.T, s store.Store) {
+	together := func(first, second func(w store.Writer) error) {
+		t.Helper()
+		held, release := make(chan struct{}), make(chan struct{})
+		errs := make(chan error, 2)
+		go func() {
+			errs <- s.Write(context.Background(), func(w store.Writer) error {
+				if err := first(w); err != nil {
+					return err
+				}
+				select {
+				case <-held: // a run again after a retry
+				default:
+					close(held)
+				}
+				<-release
+				return nil
+			})
+		}()
+		<-held
+		go func() { errs <- s.Write(context.Background(), second) }()
+		time.Sleep(100 * time.Millisecond) // the second waits for the first
+		close(release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a := appendEvent(t, s, "m1", "a", epoch, "hook")
+	b := appendEvent(t, s, "m1", "b", epoch, "hook")
+	together(func(w store.Writer) error { return w.CompleteDelivery(a.Seq, "hook") },
+		func(w store.Writer) error { return w.CompleteDelivery(b.Seq, "hook") })
+	appendEvent(t, s, "m2", "c", epoch, "hook")
+	if got := fmt.Sprint(due(t, s, epoch, 10, 100)); got != "[hook/c]" {
+		t.Fatalf("due after emptying m1 = %s", got)
+	}
+	read(t, s, func(r store.Reader) error {
+		ds, err := r.DueDeliveries(epoch, 1, 1, 1)
+		if err != nil || len(ds) != 1 || ds[0].Event.MeetingID != "m2" {
+			return fmt.Errorf("one group due = %+v, %v; want m2's", ds, err)
+		}
+		return nil
+	})
+
+	live := appendEvent(t, s, "m3", "d", epoch, "hook")
+	dead := appendEvent(t, s, "m3", "e", epoch, "hook")
+	write(t, s, func(w store.Writer) error { return w.FailDelivery(dead.Seq, "hook", 5, epoch, "gave up", true) })
+	together(func(w store.Writer) error { _, err := w.ReviveDeliveries([]int64{dead.Seq}, epoch); return err },
+		func(w store.Writer) error {
+			return w.FailDelivery(live.Seq, "hook", 1, epoch.Add(time.Hour), "503", false)
+		})
+	if got := fmt.Sprint(due(t, s, epoch, 10, 100)); got != "[hook/c]" {
+		t.Fatalf("due while m3's head waits out its back-off = %s", got)
+	}
+	if got := fmt.Sprint(due(t, s, epoch.Add(time.Hour), 10, 100)); got != "[hook/c hook/d hook/e]" {
+		t.Fatalf("due after the back-off = %s", got)
+	}
+}

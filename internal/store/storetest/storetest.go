@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxGroupsBound", testOutboxGroupsBound},
 		{"OutboxHeadsUnderConcurrency", testOutboxHeadsUnderConcurrency},
 		{"OutboxEmptyGroupsTakeNoPlace", testOutboxEmptyGroupsTakeNoPlace},
+		{"OutboxConcurrentMoves", testOutboxConcurrentMoves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
