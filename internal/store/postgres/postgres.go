@@ -63,7 +63,6 @@ func dialect() *sqlstore.Dialect {
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: isUniqueViolation,
 		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) AS t(value)",
-		MigrationTx:       &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 
 		// Two 32-bit keys: a space apart from advisoryKey's single keys.
 		LockAccount: "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('meetings:' || ?))",
@@ -159,13 +158,17 @@ func migrate(ctx context.Context, db *sql.DB, d *sqlstore.Dialect) error {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+advisoryKey+")", "carillon-migrations") //nolint:errcheck // closing the session releases it anyway
 	// A migration may fill a table from a large one: no statement timeout.
-	// Its locks wait for the replicas' transactions in progress, while
-	// theirs queue behind it: a bounded wait, and the start fails if it
-	// runs out. The connection goes back to the pool as it was.
-	if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0; SET lock_timeout = '30s'"); err != nil {
+	// Each lock it takes waits for the replicas' transactions in progress,
+	// while theirs queue behind it: a bounded wait, and the start fails if
+	// it runs out. READ COMMITTED whatever the server's default, so that a
+	// statement after a LOCK sees what committed before the lock was had.
+	// The connection goes back to the pool as it was.
+	if _, err := conn.ExecContext(ctx, `SET statement_timeout = 0; SET lock_timeout = '30s';
+		SET default_transaction_isolation = 'read committed'`); err != nil {
 		return err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET statement_timeout; RESET lock_timeout") //nolint:errcheck // a failed reset leaves a session without timeouts
+	defer conn.ExecContext(context.WithoutCancel(ctx), //nolint:errcheck // a failed reset leaves a session without timeouts
+		"RESET statement_timeout; RESET lock_timeout; RESET default_transaction_isolation")
 	return sqlstore.Migrate(ctx, conn, d, migrations)
 }
 

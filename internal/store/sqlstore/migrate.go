@@ -88,7 +88,7 @@ func Migrate(ctx context.Context, db Conn, d *Dialect, migrations []Migration) e
 }
 
 func apply(ctx context.Context, db Conn, d *Dialect, m Migration) error {
-	tx, err := db.BeginTx(ctx, d.MigrationTx)
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

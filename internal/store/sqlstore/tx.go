@@ -40,10 +40,6 @@ type Dialect struct {
 	// t(value), one per element. Bulk statements take their rows this way,
 	// so that one prepared statement serves any number of rows.
 	JSONRows string
-	// MigrationTx are the options of a migration's transaction (nil: the
-	// database's defaults). PostgreSQL's ask for READ COMMITTED, so that a
-	// statement after a LOCK sees what committed before the lock was had.
-	MigrationTx *sql.TxOptions
 }
 
 // Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
@@ -239,9 +235,10 @@ func NewQueries(d *Dialect) *Queries {
 			WHERE event_seq = ? AND destination = ?`),
 		// The groups whose oldest live delivery (their head, which the
 		// database's triggers keep in delivery_heads) is due, oldest first:
-		// one row per group, read in the order of the heads' events so that
-		// the scan stops at the LIMIT. Later deliveries of a due group come
-		// along, in order (groupDeliveries).
+		// one row per group. SQLite reads them through an index in this
+		// order and stops at the LIMIT; PostgreSQL, whose heads are not
+		// indexed (see its migration), sorts them. Later deliveries of a due
+		// group come along, in order (groupDeliveries).
 		dueHeads: p(`SELECT destination, meeting_id FROM delivery_heads
 			WHERE due_at <= ? ORDER BY event_seq, destination LIMIT ?`),
 		groupDeliveries: p(`SELECT ` + deliveryColumns + `

@@ -17,8 +17,13 @@ CREATE TABLE delivery_heads (
 -- of a pass over one group cost four times as much. A poll reads every head
 -- (one row per group with deliveries pending) and sorts the due ones.
 
--- No delivery may change while the heads are filled in; appends wait.
-LOCK TABLE deliveries IN SHARE MODE;
+-- Nothing looks deliveries up by their due time any more.
+DROP INDEX deliveries_due;
+
+-- No delivery may change from here to the commit, so that none written
+-- between the filling of the heads and the triggers' creation is missed:
+-- appends wait. (The mode CREATE TRIGGER needs anyway.)
+LOCK TABLE deliveries IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO delivery_heads (destination, meeting_id, event_seq, due_at)
 SELECT DISTINCT ON (destination, meeting_id) destination, meeting_id, event_seq, next_attempt_at
 FROM deliveries WHERE dead = 0 ORDER BY destination, meeting_id, event_seq;
@@ -71,7 +76,7 @@ BEGIN
             WHERE excluded.event_seq < delivery_heads.event_seq;
         RETURN NULL;
     END IF;
-    IF head IS DISTINCT FROM d.event_seq OR (TG_OP = 'DELETE' AND OLD.dead <> 0) THEN
+    IF head IS DISTINCT FROM d.event_seq THEN
         RETURN NULL; -- not the head: the head stays
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.dead = 0 THEN
@@ -93,6 +98,6 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER delivery_heads_delete AFTER DELETE ON deliveries
-    FOR EACH ROW EXECUTE FUNCTION delivery_heads_move();
+    FOR EACH ROW WHEN (OLD.dead = 0) EXECUTE FUNCTION delivery_heads_move();
 CREATE TRIGGER delivery_heads_update AFTER UPDATE OF dead, next_attempt_at ON deliveries
     FOR EACH ROW EXECUTE FUNCTION delivery_heads_move();

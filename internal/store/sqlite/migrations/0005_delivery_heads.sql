@@ -3,7 +3,8 @@
 -- Finding the due groups then reads one row per group instead of walking
 -- every pending delivery, which a receiver that is down (its deliveries
 -- waiting out a back-off, the rest of its groups behind them) makes many.
--- Triggers keep it, so that it holds whatever binary writes the deliveries.
+-- Triggers keep it, beside the statements that change deliveries, as they
+-- do on PostgreSQL (where replicas of an older version may write them too).
 CREATE TABLE delivery_heads (
     destination TEXT    NOT NULL,
     meeting_id  TEXT    NOT NULL,
@@ -12,6 +13,8 @@ CREATE TABLE delivery_heads (
     PRIMARY KEY (destination, meeting_id)
 ) WITHOUT ROWID;
 CREATE INDEX delivery_heads_order ON delivery_heads (event_seq);
+-- Nothing looks deliveries up by their due time any more.
+DROP INDEX deliveries_due;
 
 INSERT INTO delivery_heads (destination, meeting_id, event_seq, due_at)
 SELECT d.destination, d.meeting_id, d.event_seq, d.next_attempt_at FROM deliveries d
