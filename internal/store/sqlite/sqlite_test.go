@@ -59,14 +59,18 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= 5 })
+	const heads = 5 // the migration that adds delivery_heads
+	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= heads })
+	t.Cleanup(func() { db.Close() }) // should the test stop before it is closed
 	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, storetest.OlderOutbox); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(ctx, Options{Path: path})
 	if err != nil {
 		t.Fatal(err)

@@ -100,8 +100,7 @@ func benchDueDeliveriesReceiverDown(open func(b *testing.B) store.Store) func(b 
 		for start := 0; start < stuck; start += 500 {
 			var es []*store.Event
 			for i := start; i < start+500; i++ {
-				es = append(es, &store.Event{ID: fmt.Sprint(i), MeetingID: fmt.Sprintf("m%d", i%meetings), AccountID: "1",
-					Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+				es = append(es, newEvent(fmt.Sprintf("m%d", i%meetings), "x"))
 			}
 			if err := s.Write(context.Background(), func(w store.Writer) error { return w.AppendEvents(es, []string{"down"}) }); err != nil {
 				b.Fatal(err)
@@ -120,8 +119,7 @@ func benchDueDeliveriesReceiverDown(open func(b *testing.B) store.Store) func(b 
 			}
 			var es []*store.Event
 			for i := range 32 {
-				es = append(es, &store.Event{ID: fmt.Sprint("up", i), MeetingID: fmt.Sprintf("m%d", i), AccountID: "1",
-					Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+				es = append(es, newEvent(fmt.Sprintf("m%d", i), "x"))
 			}
 			return w.AppendEvents(es, []string{"up"})
 		}); err != nil {

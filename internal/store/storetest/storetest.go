@@ -718,14 +718,23 @@ func testAccountMeetingsLock(t *testing.T, s store.Store) {
 // the write go on with then (which may be nil) and returns its outcome.
 func HoldAccountLock(t *testing.T, s store.Store, accountID string, then func(store.Writer) error) (release func() error) {
 	t.Helper()
-	locked, proceed := make(chan struct{}), make(chan struct{})
+	return HoldWrite(t, s, func(w store.Writer) error { return w.LockAccountMeetings(accountID) }, then)
+}
+
+// HoldWrite starts a write that runs first and then holds its transaction
+// open: it returns once first has run. release lets the write go on with
+// then (which may be nil) and returns its outcome.
+func HoldWrite(t *testing.T, s store.Store, first, then func(store.Writer) error) (release func() error) {
+	t.Helper()
+	held, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	done := make(chan error, 1)
 	go func() {
 		done <- s.Write(context.Background(), func(w store.Writer) error {
-			if err := w.LockAccountMeetings(accountID); err != nil {
+			if err := first(w); err != nil {
 				return err
 			}
-			close(locked)
+			once.Do(func() { close(held) }) // a write run again holds nothing new
 			<-proceed
 			if then == nil {
 				return nil
@@ -734,9 +743,9 @@ func HoldAccountLock(t *testing.T, s store.Store, accountID string, then func(st
 		})
 	}()
 	select {
-	case <-locked:
+	case <-held:
 	case err := <-done:
-		t.Fatalf("the write that was to hold the lock ended first: %v", err)
+		t.Fatalf("the write that was to hold its transaction ended first: %v", err)
 	}
 	release = sync.OnceValue(func() error {
 		close(proceed)
@@ -826,17 +835,31 @@ func appendEvent(t *testing.T, s store.Store, meetingID, typ string, at time.Tim
 	return e
 }
 
+// due lists the deliveries due at now, as destination/type, of up to 100
+// groups.
 func due(t *testing.T, s store.Store, now time.Time, perGroup, limit int) []string {
+	t.Helper()
+	return dueN(t, s, now, 100, perGroup, limit)
+}
+
+// dueN is due of up to groups groups.
+func dueN(t *testing.T, s store.Store, now time.Time, groups, perGroup, limit int) []string {
 	t.Helper()
 	var out []string
 	read(t, s, func(r store.Reader) error {
-		ds, err := r.DueDeliveries(now, 100, perGroup, limit)
+		ds, err := r.DueDeliveries(now, groups, perGroup, limit)
 		for _, d := range ds {
 			out = append(out, d.Destination+"/"+d.Event.Type)
 		}
 		return err
 	})
 	return out
+}
+
+// newEvent is an event of a meeting, not yet appended.
+func newEvent(meetingID, typ string) *store.Event {
+	return &store.Event{ID: uuid.NewString(), MeetingID: meetingID, AccountID: "1", Type: typ,
+		Payload: []byte("{}"), CreatedAt: epoch}
 }
 
 func testOutboxOrderAndRetries(t *testing.T, s store.Store) {
@@ -1009,7 +1032,7 @@ func testOutboxEventsAfterAndPurge(t *testing.T, s store.Store) {
 
 func testOutboxRollsBack(t *testing.T, s store.Store) {
 	err := s.Write(context.Background(), func(w store.Writer) error {
-		e := &store.Event{ID: uuid.NewString(), MeetingID: "m", AccountID: "1", Type: "x", Payload: []byte("{}"), CreatedAt: epoch}
+		e := newEvent("m", "x")
 		if err := w.AppendEvents([]*store.Event{e}, []string{"hook"}); err != nil {
 			return err
 		}
@@ -1028,7 +1051,7 @@ func testOutboxRollsBack(t *testing.T, s store.Store) {
 func testManyDeliveries(t *testing.T, s store.Store) {
 	var es []*store.Event
 	for i := 0; i < 600; i++ {
-		es = append(es, &store.Event{ID: uuid.NewString(), MeetingID: "m", AccountID: "1", Type: "x", Payload: []byte("{}"), CreatedAt: epoch})
+		es = append(es, newEvent("m", "x"))
 	}
 	var dests []string
 	for i := 0; i < 25; i++ { // 500 events a statement: 50,000 variables
