@@ -259,9 +259,11 @@ func TestTwoAttendeesSeeHearAndMessageEachOther(t *testing.T) {
 	// Bob leaves: alice sees him gone (not dropped); the event says left.
 	bob.leave()
 	alice.waitFor("bob gone", func() bool { return !alice.present[bobAtt.AttendeeId] })
+	alice.mu.Lock()
 	if alice.dropped[bobAtt.AttendeeId] {
 		t.Error("a clean leave was reported as a drop")
 	}
+	alice.mu.Unlock()
 	f.waitEvent(m.MeetingId, bobAtt.AttendeeId, "chime:AttendeeLeft")
 }
 
@@ -351,9 +353,11 @@ func TestDeleteAttendeeAndDeleteMeetingEndSessions(t *testing.T) {
 	alice.waitFor("AUDIO_STATUS 410", func() bool { return alice.hasStatus(410) })
 	alice.send(signal.New(signal.Frame_LEAVE, time.Now()))
 	alice.waitFor("close 4410", func() bool { return alice.closed })
+	alice.mu.Lock()
 	if alice.closeCode != 4410 {
 		t.Errorf("close code %d, want 4410", alice.closeCode)
 	}
+	alice.mu.Unlock()
 	st, _ := f.hub.Status(context.Background(), m.MeetingId)
 	if st.Connected != 0 {
 		t.Errorf("%d still connected to an ended meeting", st.Connected)

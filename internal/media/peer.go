@@ -310,42 +310,49 @@ func (p *peer) negotiate(n negotiation) (answer string, tracks []*signal.TrackMa
 // stream, declared again when the camera comes back, would then never
 // reach the camera's m-section. Declared, it stays with its receiver.
 func (p *peer) keepCameraDeclared(offer *sdp.SessionDescription, camOff bool) {
-	for _, md := range offer.MediaDescriptions {
-		if mid, _ := md.Attribute(sdp.AttrKeyMID); mid != p.camMid {
-			continue
-		}
-		var decl []sdp.Attribute
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case sdp.AttrKeySSRC, sdp.AttrKeySSRCGroup, sdp.AttrKeyMsid:
-				decl = append(decl, a)
-			}
-		}
-		switch {
-		case len(decl) > 0:
-			p.camDecl = decl
-		case camOff:
-			md.Attributes = append(md.Attributes, p.camDecl...)
-		}
+	md := section(offer, p.camMid)
+	if md == nil {
 		return
+	}
+	var decl []sdp.Attribute
+	for _, a := range md.Attributes {
+		switch a.Key {
+		case sdp.AttrKeySSRC, sdp.AttrKeySSRCGroup, sdp.AttrKeyMsid:
+			decl = append(decl, a)
+		}
+	}
+	switch {
+	case len(decl) > 0:
+		p.camDecl = decl
+	case camOff:
+		md.Attributes = append(md.Attributes, p.camDecl...)
 	}
 }
 
 // setDirection replaces the direction attribute from with to in the
 // m-section of a mid, and says whether it did.
 func setDirection(d *sdp.SessionDescription, mid, from, to string) bool {
-	for _, md := range d.MediaDescriptions {
-		if m, _ := md.Attribute(sdp.AttrKeyMID); m != mid || md.MediaName.Port.Value == 0 {
-			continue
-		}
-		for i := range md.Attributes {
-			if md.Attributes[i].Key == from {
-				md.Attributes[i].Key = to
-				return true
-			}
+	md := section(d, mid)
+	if md == nil {
+		return false
+	}
+	for i := range md.Attributes {
+		if md.Attributes[i].Key == from {
+			md.Attributes[i].Key = to
+			return true
 		}
 	}
 	return false
+}
+
+// section is the m-section of a mid that is in use (not rejected), or nil.
+func section(d *sdp.SessionDescription, mid string) *sdp.MediaDescription {
+	for _, md := range d.MediaDescriptions {
+		if m, _ := md.Attribute(sdp.AttrKeyMID); m == mid && md.MediaName.Port.Value != 0 {
+			return md
+		}
+	}
+	return nil
 }
 
 // pause stops (or resumes) forwarding the videos the client named.
