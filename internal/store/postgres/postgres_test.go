@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
-	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -145,23 +143,7 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const heads = 3 // the migration that adds delivery_heads
-	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= heads })
-	t.Cleanup(func() { db.Close() }) // should the test stop before it is closed
-	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, storetest.OlderOutbox); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteOlderOutbox(t, stdlib.OpenDB(*cfg), dialect(), migrationFiles, 3)
 	s, err := Open(ctx, Options{URL: url, Schema: schema, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/carillon-dev/carillon/internal/store"
-	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -45,7 +43,6 @@ func BenchmarkStore(b *testing.B) {
 // A database of the schema before delivery heads keeps its pending
 // deliveries in line once this version opens it.
 func TestMigrationFillsDeliveryHeads(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "carillon.db")
 	dsn, err := dataSource(Options{Path: path, Synchronous: "FULL"}, "", false)
 	if err != nil {
@@ -55,23 +52,8 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const heads = 5 // the migration that adds delivery_heads
-	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= heads })
-	t.Cleanup(func() { db.Close() }) // should the test stop before it is closed
-	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, storetest.OlderOutbox); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, Options{Path: path})
+	storetest.WriteOlderOutbox(t, db, dialect(), migrationFiles, 5)
+	s, err := Open(context.Background(), Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

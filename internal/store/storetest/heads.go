@@ -2,12 +2,16 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io/fs"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 )
 
 // testOutboxHeadsUnderConcurrency appends events to a few groups from
@@ -167,6 +171,29 @@ func testOutboxEmptyGroupsTakeNoPlace(t *testing.T, s store.Store) {
 	appendEvent(t, s, "late", "y", epoch, "hook")
 	if got := fmt.Sprint(dueN(t, s, epoch, 1, 1, 1)); got != "[hook/y]" {
 		t.Fatalf("one group due = %s, want the late meeting's", got)
+	}
+}
+
+// WriteOlderOutbox brings db to the schema before the migration of version
+// heads (that adds delivery_heads), with the migrations of fsys's
+// "migrations" directory, writes OlderOutbox into it, and closes it.
+func WriteOlderOutbox(t *testing.T, db *sql.DB, d *sqlstore.Dialect, fsys fs.FS, heads int) {
+	t.Helper()
+	ctx := context.Background()
+	t.Cleanup(func() { db.Close() }) // should the test stop before it is closed
+	migrations, err := sqlstore.LoadMigrations(fsys, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version >= heads })
+	if err := sqlstore.Migrate(ctx, db, d, older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, OlderOutbox); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
