@@ -3,9 +3,13 @@ package events_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/postgres"
+	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
 func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
@@ -46,5 +50,45 @@ func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
 	appendEvents(t, st, m, 1)
 	if got := read(skipped); len(got) != 1 || got[0] != all.After()+2 {
 		t.Fatalf("after Skip: %v", got)
+	}
+}
+
+// On PostgreSQL an event can commit after events with higher sequence
+// numbers: a cursor over every meeting returns it once it commits, however
+// many came in between.
+func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
+	ctx := context.Background()
+	url, schema := pgtest.Schema(t)
+	st, err := postgres.Open(ctx, postgres.Options{URL: url, Schema: schema, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	cur := events.NewCursor(0, "")
+	read := func() []int64 {
+		t.Helper()
+		var seqs []int64
+		if err := cur.Next(ctx, st, func(e *store.Event) error { seqs = append(seqs, e.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return seqs
+	}
+	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
+	release := storetest.HoldWrite(t, st, func(w store.Writer) error {
+		return w.AppendEvents([]*store.Event{late}, nil)
+	}, nil)
+	appendEvents(t, st, m, 100) // more than the window a meeting's cursor reads again
+	if got := read(); len(got) != 100 || got[0] <= late.Seq {
+		t.Fatalf("before the late commit: %d events from %v", len(got), got[:min(len(got), 1)])
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); len(got) != 1 || got[0] != late.Seq {
+		t.Fatalf("after the late commit: %v, want [%d]", got, late.Seq)
+	}
+	if got := read(); len(got) != 0 {
+		t.Fatalf("a read with nothing new returned %v", got)
 	}
 }

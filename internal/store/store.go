@@ -166,6 +166,9 @@ type Reader interface {
 	// EventsAfter returns up to limit events with Seq > after, in order;
 	// only those of one meeting when meetingID is not empty.
 	EventsAfter(after int64, meetingID string, limit int) ([]Event, error)
+	// EventsBySeq returns the events of these sequence numbers that exist,
+	// in order.
+	EventsBySeq(seqs []int64) ([]Event, error)
 	// LastEventSeq is the Seq of the newest event, 0 if none.
 	LastEventSeq() (int64, error)
 	// Outbox describes the pending and dead deliveries.

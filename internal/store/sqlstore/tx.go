@@ -176,7 +176,7 @@ type Queries struct {
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
 	dueHeads, groupDeliveries, deadDeliveries                           string
-	eventsAfter, eventsAfterMeeting                                     string
+	eventsAfter, eventsAfterMeeting, eventsBySeq                        string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
@@ -246,7 +246,9 @@ func NewQueries(d *Dialect) *Queries {
 			WHERE d.dead = 0 AND d.destination = ? AND d.meeting_id = ? ORDER BY d.event_seq LIMIT ?`),
 		deadDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
-		eventsAfter:        p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
+		eventsAfter: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
+		eventsBySeq: p(`SELECT ` + eventColumns + ` FROM events e
+			WHERE e.seq IN (SELECT CAST(t.value AS BIGINT) FROM ` + d.JSONRows + `) ORDER BY e.seq`),
 		eventsAfterMeeting: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.meeting_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
 		lastEventSeq:       p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
 		stats:              p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
@@ -976,15 +978,21 @@ func (t *Tx) DeadDeliveries(limit int) ([]store.Delivery, error) {
 }
 
 func (t *Tx) EventsAfter(after int64, meetingID string, limit int) ([]store.Event, error) {
-	var (
-		rows *sql.Rows
-		err  error
-	)
 	if meetingID == "" {
-		rows, err = t.q.QueryContext(t.ctx, t.sql.eventsAfter, after, limit)
-	} else {
-		rows, err = t.q.QueryContext(t.ctx, t.sql.eventsAfterMeeting, meetingID, after, limit)
+		return t.events(t.sql.eventsAfter, after, limit)
 	}
+	return t.events(t.sql.eventsAfterMeeting, meetingID, after, limit)
+}
+
+func (t *Tx) EventsBySeq(seqs []int64) ([]store.Event, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	return t.events(t.sql.eventsBySeq, jsonRows(seqs))
+}
+
+func (t *Tx) events(query string, args ...any) ([]store.Event, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
