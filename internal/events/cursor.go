@@ -10,26 +10,21 @@ import (
 )
 
 // Cursor reads the event outbox in sequence order, for the live stream and
-// the media plane. Sequence numbers are drawn before commit, so on
-// PostgreSQL an event can commit after one with a higher number. A cursor
-// over every meeting remembers the numbers it passed over (holes) and asks
-// for them again at each read until they commit or a write transaction
-// could no longer be open; a meeting's cursor, whose numbers have gaps
-// anyway (the other meetings' events), goes back a window behind its
-// position instead and skips what it returned already.
+// the media plane: every meeting's events, or one meeting's, which it picks
+// out of them (so that a meeting without events costs a cursor nothing
+// when the others have many). Sequence numbers are drawn before commit, so
+// on PostgreSQL an event can commit after one with a higher number: a
+// cursor remembers the numbers it passed over (holes) and asks for them
+// again at each read until they commit or a write transaction could no
+// longer be open.
 type Cursor struct {
-	meetingID string // "" for every meeting
-	after     int64  // the highest sequence number returned
-	floor     int64  // nothing at or below is returned
-	seen      map[int64]struct{}
+	meetingID string              // "" for every meeting
+	after     int64               // the highest sequence number read
 	holes     map[int64]time.Time // passed-over numbers, since when
 	now       func() time.Time
 }
 
 const (
-	// cursorLookback is how far behind its position a meeting's cursor
-	// reads again.
-	cursorLookback = 64
 	// cursorBatch is how many events one query reads.
 	cursorBatch = 500
 	// holeWait is how long a passed-over number is asked for: longer than
@@ -46,19 +41,16 @@ const (
 // NewCursor returns a cursor at a position: it returns the events after it,
 // of one meeting, or of every meeting when meetingID is "".
 func NewCursor(after int64, meetingID string) *Cursor {
-	return &Cursor{meetingID: meetingID, after: after, floor: after, seen: map[int64]struct{}{},
-		holes: map[int64]time.Time{}, now: time.Now}
+	return &Cursor{meetingID: meetingID, after: after, holes: map[int64]time.Time{}, now: time.Now}
 }
 
-// After is the highest sequence number the cursor has returned (or was
-// placed at).
+// After is the highest sequence number the cursor has read (or was placed
+// at).
 func (c *Cursor) After() int64 { return c.after }
 
 // Skip moves the cursor forward to seq, leaving out what came before.
 func (c *Cursor) Skip(seq int64) {
 	c.after = max(c.after, seq)
-	c.floor = c.after
-	clear(c.seen)
 	clear(c.holes)
 }
 
@@ -66,42 +58,6 @@ func (c *Cursor) Skip(seq int64) {
 // but for an event that committed after later ones, which comes when it
 // is found.
 func (c *Cursor) Next(ctx context.Context, st store.Store, fn func(*store.Event) error) error {
-	if c.meetingID == "" {
-		return c.nextOfAll(ctx, st, fn)
-	}
-	from := max(c.floor, c.after-cursorLookback)
-	for {
-		batch, err := c.read(ctx, st, func(r store.Reader) ([]store.Event, error) {
-			return r.EventsAfter(from, c.meetingID, cursorBatch)
-		})
-		if err != nil {
-			return err
-		}
-		for i := range batch {
-			e := &batch[i]
-			from = e.Seq
-			if _, done := c.seen[e.Seq]; done {
-				continue
-			}
-			c.seen[e.Seq] = struct{}{}
-			c.after = max(c.after, e.Seq)
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if len(batch) < cursorBatch {
-			break
-		}
-	}
-	for seq := range c.seen {
-		if seq <= c.after-cursorLookback {
-			delete(c.seen, seq)
-		}
-	}
-	return nil
-}
-
-func (c *Cursor) nextOfAll(ctx context.Context, st store.Store, fn func(*store.Event) error) error {
 	now := c.now()
 	if len(c.holes) > 0 {
 		late, err := c.read(ctx, st, func(r store.Reader) ([]store.Event, error) {
@@ -112,7 +68,7 @@ func (c *Cursor) nextOfAll(ctx context.Context, st store.Store, fn func(*store.E
 		}
 		for i := range late {
 			delete(c.holes, late[i].Seq)
-			if err := fn(&late[i]); err != nil {
+			if err := c.give(&late[i], fn); err != nil {
 				return err
 			}
 		}
@@ -120,7 +76,7 @@ func (c *Cursor) nextOfAll(ctx context.Context, st store.Store, fn func(*store.E
 	}
 	for {
 		batch, err := c.read(ctx, st, func(r store.Reader) ([]store.Event, error) {
-			return r.EventsAfter(c.after, "", cursorBatch)
+			return r.EventsAfter(c.after, cursorBatch)
 		})
 		if err != nil {
 			return err
@@ -131,7 +87,7 @@ func (c *Cursor) nextOfAll(ctx context.Context, st store.Store, fn func(*store.E
 				c.holes[seq] = now
 			}
 			c.after = e.Seq
-			if err := fn(e); err != nil {
+			if err := c.give(e, fn); err != nil {
 				return err
 			}
 		}
@@ -139,6 +95,14 @@ func (c *Cursor) nextOfAll(ctx context.Context, st store.Store, fn func(*store.E
 			return nil
 		}
 	}
+}
+
+// give passes fn an event of the cursor's meeting.
+func (c *Cursor) give(e *store.Event, fn func(*store.Event) error) error {
+	if c.meetingID != "" && e.MeetingID != c.meetingID {
+		return nil
+	}
+	return fn(e)
 }
 
 func (c *Cursor) read(ctx context.Context, st store.Store, query func(store.Reader) ([]store.Event, error)) ([]store.Event, error) {

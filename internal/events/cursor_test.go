@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,8 +55,8 @@ func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
 }
 
 // On PostgreSQL an event can commit after events with higher sequence
-// numbers: a cursor over every meeting returns it once it commits, however
-// many came in between.
+// numbers: a cursor returns it once it commits, however many came in
+// between.
 func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 	ctx := context.Background()
 	url, schema := pgtest.Schema(t)
@@ -65,12 +66,18 @@ func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
-	cur := events.NewCursor(0, "")
+	all, mine := events.NewCursor(0, ""), events.NewCursor(0, m.ID)
 	read := func() []int64 {
 		t.Helper()
-		var seqs []int64
-		if err := cur.Next(ctx, st, func(e *store.Event) error { seqs = append(seqs, e.Seq); return nil }); err != nil {
+		var seqs, ofMeeting []int64
+		if err := all.Next(ctx, st, func(e *store.Event) error { seqs = append(seqs, e.Seq); return nil }); err != nil {
 			t.Fatal(err)
+		}
+		if err := mine.Next(ctx, st, func(e *store.Event) error { ofMeeting = append(ofMeeting, e.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seqs, ofMeeting) {
+			t.Fatalf("the meeting's cursor read %v, the one of every meeting %v", ofMeeting, seqs)
 		}
 		return seqs
 	}

@@ -28,7 +28,7 @@ func TestWholeKeepsRenderedEvents(t *testing.T) {
 	}
 	var got []store.Event
 	if err := st.View(context.Background(), func(r store.Reader) (err error) {
-		got, err = r.EventsAfter(0, "", 10)
+		got, err = r.EventsAfter(0, 10)
 		return err
 	}); err != nil {
 		t.Fatal(err)

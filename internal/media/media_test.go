@@ -132,8 +132,11 @@ func (f *fixture) events(meetingID, attendeeID string) []string {
 	f.t.Helper()
 	var out []string
 	err := f.st.View(context.Background(), func(r store.Reader) error {
-		evs, err := r.EventsAfter(0, meetingID, 10000)
+		evs, err := r.EventsAfter(0, 10000)
 		for _, e := range evs {
+			if e.MeetingID != meetingID {
+				continue
+			}
 			var env struct {
 				Detail struct {
 					AttendeeID string `json:"attendeeId"`

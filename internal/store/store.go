@@ -163,9 +163,8 @@ type Reader interface {
 	DueDeliveries(now time.Time, groups, perGroup, limit int) ([]Delivery, error)
 	// DeadDeliveries lists the dead-letter list, oldest event first.
 	DeadDeliveries(limit int) ([]Delivery, error)
-	// EventsAfter returns up to limit events with Seq > after, in order;
-	// only those of one meeting when meetingID is not empty.
-	EventsAfter(after int64, meetingID string, limit int) ([]Event, error)
+	// EventsAfter returns up to limit events with Seq > after, in order.
+	EventsAfter(after int64, limit int) ([]Event, error)
 	// EventsBySeq returns the events of these sequence numbers that exist,
 	// in order.
 	EventsBySeq(seqs []int64) ([]Event, error)

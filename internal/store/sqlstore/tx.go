@@ -176,7 +176,7 @@ type Queries struct {
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
 	dueHeads, groupDeliveries, deadDeliveries                           string
-	eventsAfter, eventsAfterMeeting, eventsBySeq                        string
+	eventsAfter, eventsBySeq                                            string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
@@ -249,9 +249,8 @@ func NewQueries(d *Dialect) *Queries {
 		eventsAfter: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
 		eventsBySeq: p(`SELECT ` + eventColumns + ` FROM events e
 			WHERE e.seq IN (SELECT CAST(t.value AS BIGINT) FROM ` + d.JSONRows + `) ORDER BY e.seq`),
-		eventsAfterMeeting: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.meeting_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
-		lastEventSeq:       p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
-		stats:              p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
+		lastEventSeq: p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
+		stats:        p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
 
 		bulkFindAttendees: p(`SELECT a.seq, a.id, a.meeting_id, a.account_id, a.external_user_id, a.audio, a.video, a.content,
 			a.token_key_id, a.token_salt, a.created_at
@@ -977,11 +976,8 @@ func (t *Tx) DeadDeliveries(limit int) ([]store.Delivery, error) {
 	return t.deliveries(t.sql.deadDeliveries, limit)
 }
 
-func (t *Tx) EventsAfter(after int64, meetingID string, limit int) ([]store.Event, error) {
-	if meetingID == "" {
-		return t.events(t.sql.eventsAfter, after, limit)
-	}
-	return t.events(t.sql.eventsAfterMeeting, meetingID, after, limit)
+func (t *Tx) EventsAfter(after int64, limit int) ([]store.Event, error) {
+	return t.events(t.sql.eventsAfter, after, limit)
 }
 
 func (t *Tx) EventsBySeq(seqs []int64) ([]store.Event, error) {

@@ -17,8 +17,10 @@ CREATE TABLE delivery_heads (
 -- of a pass over one group cost four times as much. A poll reads every head
 -- (one row per group with deliveries pending) and sorts the due ones.
 
--- Nothing looks deliveries up by their due time any more.
+-- Nothing looks deliveries up by their due time any more, nor a meeting's
+-- events by number (cursors pick a meeting's events out of all of them).
 DROP INDEX deliveries_due;
+DROP INDEX events_meeting;
 
 -- No delivery may change from here to the commit, so that none written
 -- between the filling of the heads and the triggers' creation is missed:
