@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"time"
 
@@ -14,14 +13,20 @@ import (
 // out of them (so that a meeting without events costs a cursor nothing
 // when the others have many). Sequence numbers are drawn before commit, so
 // on PostgreSQL an event can commit after one with a higher number: a
-// cursor remembers the numbers it passed over (holes) and asks for them
-// again at each read until they commit or a write transaction could no
-// longer be open.
+// cursor remembers the ranges of numbers it passed over (holes) and asks
+// for them again at each read until they commit or a write transaction
+// could no longer be open.
 type Cursor struct {
-	meetingID string              // "" for every meeting
-	after     int64               // the highest sequence number read
-	holes     map[int64]time.Time // passed-over numbers, since when
+	meetingID string // "" for every meeting
+	after     int64  // the highest sequence number read
+	holes     []hole // passed-over ranges, oldest first
 	now       func() time.Time
+}
+
+// hole is a range of numbers passed over, first and last included.
+type hole struct {
+	first, last int64
+	since       time.Time
 }
 
 const (
@@ -30,28 +35,39 @@ const (
 	// holeWait is how long a passed-over number is asked for: longer than
 	// a write transaction lives (PostgreSQL ends a session idle in one
 	// after a minute). Numbers that never commit (a transaction rolled
-	// back) are given up after it.
+	// back) are given up after it, and a gap below an event older than it
+	// is not waited for at all.
 	holeWait = 2 * time.Minute
-	// maxHoles bounds the numbers a cursor asks for; a gap wider than
-	// that (numbers drawn by many rolled-back transactions) is not waited
-	// for beyond it.
-	maxHoles = 4096
+	// maxHoles bounds the ranges a cursor asks for (a range per
+	// transaction that rolled back or has not committed yet); beyond it the
+	// oldest are given up first.
+	maxHoles = 1024
 )
 
 // NewCursor returns a cursor at a position: it returns the events after it,
 // of one meeting, or of every meeting when meetingID is "".
 func NewCursor(after int64, meetingID string) *Cursor {
-	return &Cursor{meetingID: meetingID, after: after, holes: map[int64]time.Time{}, now: time.Now}
+	return &Cursor{meetingID: meetingID, after: after, now: time.Now}
 }
 
 // After is the highest sequence number the cursor has read (or was placed
 // at).
 func (c *Cursor) After() int64 { return c.after }
 
+// Settled is the highest sequence number up to which the cursor has read
+// every event that committed: below its oldest hole, or After.
+func (c *Cursor) Settled() int64 {
+	settled := c.after
+	for _, h := range c.holes {
+		settled = min(settled, h.first-1)
+	}
+	return settled
+}
+
 // Skip moves the cursor forward to seq, leaving out what came before.
 func (c *Cursor) Skip(seq int64) {
 	c.after = max(c.after, seq)
-	clear(c.holes)
+	c.holes = c.holes[:0]
 }
 
 // Next calls fn with each event written since the last call: in order,
@@ -60,19 +76,23 @@ func (c *Cursor) Skip(seq int64) {
 func (c *Cursor) Next(ctx context.Context, st store.Store, fn func(*store.Event) error) error {
 	now := c.now()
 	if len(c.holes) > 0 {
+		ranges := make([][2]int64, len(c.holes))
+		for i, h := range c.holes {
+			ranges[i] = [2]int64{h.first, h.last}
+		}
 		late, err := c.read(ctx, st, func(r store.Reader) ([]store.Event, error) {
-			return r.EventsBySeq(slices.Sorted(maps.Keys(c.holes)))
+			return r.EventsBetween(ranges)
 		})
 		if err != nil {
 			return err
 		}
 		for i := range late {
-			delete(c.holes, late[i].Seq)
+			c.fill(late[i].Seq)
 			if err := c.give(&late[i], fn); err != nil {
 				return err
 			}
 		}
-		maps.DeleteFunc(c.holes, func(_ int64, since time.Time) bool { return now.Sub(since) > holeWait })
+		c.holes = slices.DeleteFunc(c.holes, func(h hole) bool { return now.Sub(h.since) > holeWait })
 	}
 	for {
 		batch, err := c.read(ctx, st, func(r store.Reader) ([]store.Event, error) {
@@ -83,8 +103,11 @@ func (c *Cursor) Next(ctx context.Context, st store.Store, fn func(*store.Event)
 		}
 		for i := range batch {
 			e := &batch[i]
-			for seq := c.after + 1; seq < e.Seq && len(c.holes) < maxHoles; seq++ {
-				c.holes[seq] = now
+			if e.Seq > c.after+1 && now.Sub(e.CreatedAt) < holeWait {
+				c.holes = append(c.holes, hole{c.after + 1, e.Seq - 1, now})
+				if len(c.holes) > maxHoles {
+					c.holes = slices.Delete(c.holes, 0, len(c.holes)-maxHoles)
+				}
 			}
 			c.after = e.Seq
 			if err := c.give(e, fn); err != nil {
@@ -94,6 +117,24 @@ func (c *Cursor) Next(ctx context.Context, st store.Store, fn func(*store.Event)
 		if len(batch) < cursorBatch {
 			return nil
 		}
+	}
+}
+
+// fill takes a number that was found out of the holes.
+func (c *Cursor) fill(seq int64) {
+	for i, h := range c.holes {
+		if seq < h.first || seq > h.last {
+			continue
+		}
+		var keep []hole
+		if seq > h.first {
+			keep = append(keep, hole{h.first, seq - 1, h.since})
+		}
+		if seq < h.last {
+			keep = append(keep, hole{seq + 1, h.last, h.since})
+		}
+		c.holes = slices.Replace(c.holes, i, i+1, keep...)
+		return
 	}
 }
 

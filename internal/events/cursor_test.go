@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
 
 // On PostgreSQL an event can commit after events with higher sequence
 // numbers: a cursor returns it once it commits, however many came in
-// between.
+// between, and however many numbers rolled-back transactions left before.
 func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 	ctx := context.Background()
 	url, schema := pgtest.Schema(t)
@@ -80,6 +81,20 @@ func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 			t.Fatalf("the meeting's cursor read %v, the one of every meeting %v", ofMeeting, seqs)
 		}
 		return seqs
+	}
+	// A rolled-back transaction leaves 5,000 numbers that never commit.
+	err = st.Write(ctx, func(w store.Writer) error {
+		rolledBack := make([]*store.Event, 5000)
+		for i := range rolledBack {
+			rolledBack[i] = events.New(events.AttendeeJoined, m, &events.Attendee{ID: "gone", ExternalUserID: "x"}, time.Now())
+		}
+		if err := w.AppendEvents(rolledBack, nil); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("the write that was to roll back committed")
 	}
 	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
 	release := storetest.HoldWrite(t, st, func(w store.Writer) error {

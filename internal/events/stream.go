@@ -16,8 +16,10 @@ import (
 // meeting while they test: `curl -N 'http://127.0.0.1:9464/v1/events?meeting-id=ID'`.
 // It reads the outbox, so it sees the events of every replica; each
 // message's id is the event's sequence number, so a client that reconnects
-// with Last-Event-ID resumes where it stopped (within the event retention;
-// an event that committed late, on PostgreSQL, may come after a higher id).
+// with Last-Event-ID resumes where it stopped (within the event retention).
+// An event that committed late, on PostgreSQL, comes after higher ids and
+// without one of its own, so that a client resuming does not get those
+// again; one still missing when the client reconnects is not sent.
 type Stream struct {
 	store     store.Store
 	poll      time.Duration
@@ -98,6 +100,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.Flush() //nolint:errcheck // a failed flush shows at the next one
 	lastWrite := time.Now()
 	cur := NewCursor(after, meetingID)
+	sent := after
 	for {
 		wake := s.waiter()
 		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // best effort on writers that support it
@@ -107,7 +110,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, payload)
+			if e.Seq > sent {
+				fmt.Fprintf(w, "id: %d\n", e.Seq)
+				sent = e.Seq
+			} // else it committed late: the id to resume from stays the highest sent
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, payload)
 			if written++; written%100 == 0 {
 				return rc.Flush() // a long backlog goes out as it is read
 			}

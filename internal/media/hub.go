@@ -97,7 +97,9 @@ type Hub struct {
 	ingest atomic.Int64
 	// pending counts the connections that have not joined yet.
 	pending atomic.Int64
-	// outboxAt is the outbox follower's position.
+	// outboxAt is the position up to which the outbox follower has
+	// applied every event (an event that commits late on PostgreSQL may
+	// still come below its latest one).
 	outboxAt atomic.Int64
 	// counters of what has happened, for the metrics.
 	joins, refusals, videoPackets, audioFrames, dataMessages, dataThrottled atomic.Uint64
@@ -449,14 +451,14 @@ func (h *Hub) readOutbox(ctx context.Context, c *events.Cursor) (*events.Cursor,
 		} else if len(h.snapshot()) == 0 {
 			c.Skip(seq) // unless a room opened meanwhile: it needs what came since
 		}
-		h.outboxAt.Store(c.After())
+		h.outboxAt.Store(c.Settled())
 		return c, nil
 	}
 	err := c.Next(ctx, h.events, func(e *store.Event) error {
 		h.apply(e)
 		return nil
 	})
-	h.outboxAt.Store(c.After())
+	h.outboxAt.Store(c.Settled())
 	return c, err
 }
 

@@ -165,9 +165,9 @@ type Reader interface {
 	DeadDeliveries(limit int) ([]Delivery, error)
 	// EventsAfter returns up to limit events with Seq > after, in order.
 	EventsAfter(after int64, limit int) ([]Event, error)
-	// EventsBySeq returns the events of these sequence numbers that exist,
-	// in order.
-	EventsBySeq(seqs []int64) ([]Event, error)
+	// EventsBetween returns the events whose Seq falls in one of the
+	// ranges (first and last, both included), in order.
+	EventsBetween(ranges [][2]int64) ([]Event, error)
 	// LastEventSeq is the Seq of the newest event, 0 if none.
 	LastEventSeq() (int64, error)
 	// Outbox describes the pending and dead deliveries.

@@ -176,7 +176,7 @@ type Queries struct {
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
 	dueHeads, groupDeliveries, deadDeliveries                           string
-	eventsAfter, eventsBySeq                                            string
+	eventsAfter, eventsBetween                                          string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
@@ -247,8 +247,8 @@ func NewQueries(d *Dialect) *Queries {
 		deadDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
 		eventsAfter: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
-		eventsBySeq: p(`SELECT ` + eventColumns + ` FROM events e
-			WHERE e.seq IN (SELECT CAST(t.value AS BIGINT) FROM ` + d.JSONRows + `) ORDER BY e.seq`),
+		eventsBetween: p(`SELECT ` + eventColumns + ` FROM ` + d.JSONRows + ` JOIN events e
+			ON e.seq BETWEEN CAST(t.value->>0 AS BIGINT) AND CAST(t.value->>1 AS BIGINT) ORDER BY e.seq`),
 		lastEventSeq: p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
 		stats:        p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
 
@@ -980,11 +980,11 @@ func (t *Tx) EventsAfter(after int64, limit int) ([]store.Event, error) {
 	return t.events(t.sql.eventsAfter, after, limit)
 }
 
-func (t *Tx) EventsBySeq(seqs []int64) ([]store.Event, error) {
-	if len(seqs) == 0 {
+func (t *Tx) EventsBetween(ranges [][2]int64) ([]store.Event, error) {
+	if len(ranges) == 0 {
 		return nil, nil
 	}
-	return t.events(t.sql.eventsBySeq, jsonRows(seqs))
+	return t.events(t.sql.eventsBetween, jsonRows(ranges))
 }
 
 func (t *Tx) events(query string, args ...any) ([]store.Event, error) {
