@@ -20,7 +20,7 @@ func holesFixture(t *testing.T, now time.Time, at []time.Time, destinations []in
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	m := meeting()
 	var es []*store.Event
 	for _, t := range at {
 		es = append(es, New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, t))

@@ -66,7 +66,7 @@ func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	m := testMeeting()
 	all, mine := events.NewCursor(0, ""), events.NewCursor(0, m.ID)
 	read := func() []int64 {
 		t.Helper()

@@ -22,7 +22,12 @@ func testOutbox(t *testing.T) (store.Store, *store.Meeting) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st, &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
+	return st, testMeeting()
+}
+
+// testMeeting is a meeting for events.
+func testMeeting() *store.Meeting {
+	return &store.Meeting{ID: "01a21db6-2c58-7b21-9f77-de46597f739f", AccountID: "111111111111", APIRegion: "us-east-1", MediaRegion: "us-east-1"}
 }
 
 // appendEvents writes n events about m, for the destinations given.
