@@ -436,9 +436,13 @@ func (s *Store) drain() {
 
 func (s *Store) commit(batch []*request) {
 	// Statements run with a context of their own: cancelling one caller
-	// must not interrupt a transaction that carries others.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// must not interrupt a transaction that carries others. It is one that
+	// cannot end: for a context that can, the driver starts a goroutine to
+	// watch it and installs a progress handler at every statement (a fifth
+	// of the writer's CPU for single additions). The writer's statements
+	// are bounded by their indexes and limits, and a wait for a lock by the
+	// busy timeout, so a deadline had nothing to cut short.
+	ctx := context.Background()
 	tx := sqlstore.NewTx(ctx, s.w, s.queries)
 	var ch changed
 	tx.OnChange(&ch)
