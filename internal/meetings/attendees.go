@@ -131,14 +131,14 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 // attendee; an attendee that breaks a capability rule or finds its meeting
 // full gets its error; the others are added. meetings holds the locked
 // meetings by ID (their counts are kept current); a job whose meeting is
-// missing, ended or another account's gets NotFound.
+// missing, ended, another account's or another region's gets NotFound.
 func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
 	var keys []store.AttendeeKey
 	seen := map[store.AttendeeKey]bool{}
 	for _, j := range jobs {
 		j.err, j.res = nil, nil
 		m := meetings[j.meetingID]
-		if m == nil || !m.Active() || m.AccountID != j.caller.AccountID {
+		if m == nil || !j.caller.sees(m) {
 			j.err = meetingNotFound(j.meetingID)
 			continue
 		}
@@ -360,7 +360,7 @@ func (s *Service) GetAttendee(ctx context.Context, c Caller, in *model.GetAttend
 	}
 	var out model.Attendee
 	err := s.view(ctx, "GetAttendee", func(r store.Reader) error {
-		m, err := activeMeeting(r, c.AccountID, normalizeID(in.MeetingId))
+		m, err := activeMeeting(r, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
@@ -408,7 +408,7 @@ func (s *Service) ListAttendees(ctx context.Context, c Caller, in *model.ListAtt
 	}
 	out := &model.ListAttendeesOutput{Attendees: []model.Attendee{}}
 	err := s.view(ctx, "ListAttendees", func(r store.Reader) error {
-		m, err := activeMeeting(r, c.AccountID, meetingID)
+		m, err := activeMeeting(r, c, meetingID)
 		if err != nil {
 			return err
 		}
@@ -444,7 +444,7 @@ func (s *Service) DeleteAttendee(ctx context.Context, c Caller, in *model.Delete
 		return err
 	}
 	return s.write(ctx, "DeleteAttendee", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
@@ -469,7 +469,7 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, c Caller, in *
 	}
 	var out model.Attendee
 	err := s.write(ctx, "UpdateAttendeeCapabilities", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
@@ -511,7 +511,7 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, c C
 		excluded = append(excluded, normalizeID(item.AttendeeId))
 	}
 	return s.write(ctx, "BatchUpdateAttendeeCapabilitiesExcept", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}

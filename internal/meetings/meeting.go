@@ -83,7 +83,7 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 			return store.Meeting{}, err
 		}
 	}
-	existing, err := w.MeetingByToken(c.AccountID, in.ClientRequestToken)
+	existing, err := w.MeetingByToken(c.AccountID, c.Region, in.ClientRequestToken)
 	switch {
 	case err == nil && existing.ParamsHash == hash:
 		return existing, nil
@@ -101,7 +101,7 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 		}
 	}
 	if s.cfg.MaxActiveMeetings > 0 {
-		active, err := w.CountActiveMeetings(c.AccountID)
+		active, err := w.CountActiveMeetings(c.AccountID, c.Region)
 		if err != nil {
 			return store.Meeting{}, err
 		}
@@ -153,7 +153,7 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 
 func (s *Service) checkPrimary(w store.Writer, c Caller, primaryID string) error {
 	p, err := w.LockMeeting(c.AccountID, primaryID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Active()) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.sees(&p)) {
 		return apierr.BadRequestf("Primary meeting <%s> not found", primaryID)
 	}
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Service) GetMeeting(ctx context.Context, c Caller, in *model.GetMeeting
 	}
 	var out *model.Meeting
 	err := s.view(ctx, "GetMeeting", func(r store.Reader) error {
-		m, err := activeMeeting(r, c.AccountID, normalizeID(in.MeetingId))
+		m, err := activeMeeting(r, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Service) DeleteMeeting(ctx context.Context, c Caller, in *model.DeleteM
 		return err
 	}
 	return s.write(ctx, "DeleteMeeting", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}

@@ -151,10 +151,17 @@ func (s *Service) storeErr(ctx context.Context, op string, err error) error {
 	return err
 }
 
-// activeMeeting reads a meeting of the caller's account that has not ended.
-func activeMeeting(r store.Reader, accountID, id string) (store.Meeting, error) {
-	m, err := r.Meeting(accountID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active()) {
+// sees reports whether the caller may act on a meeting: one of its account,
+// created through the region it calls, not ended. Control regions are
+// independent, as in the service: a meeting is unknown to the others.
+func (c Caller) sees(m *store.Meeting) bool {
+	return m.Active() && m.AccountID == c.AccountID && m.APIRegion == c.Region
+}
+
+// activeMeeting reads a meeting that the caller sees.
+func activeMeeting(r store.Reader, c Caller, id string) (store.Meeting, error) {
+	m, err := r.Meeting(c.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.sees(&m)) {
 		return m, meetingNotFound(id)
 	}
 	return m, err
@@ -162,9 +169,9 @@ func activeMeeting(r store.Reader, accountID, id string) (store.Meeting, error) 
 
 // lockActiveMeeting is activeMeeting for a transaction that will change the
 // meeting or its attendees.
-func lockActiveMeeting(w store.Writer, accountID, id string) (store.Meeting, error) {
-	m, err := w.LockMeeting(accountID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active()) {
+func lockActiveMeeting(w store.Writer, c Caller, id string) (store.Meeting, error) {
+	m, err := w.LockMeeting(c.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.sees(&m)) {
 		return m, meetingNotFound(id)
 	}
 	return m, err

@@ -16,8 +16,8 @@ func resourceNotFound(arn string) error {
 	return &apierr.Error{Kind: apierr.ResourceNotFound, Message: "Resource " + arn + " not found", ResourceName: arn}
 }
 
-// taggedMeeting finds the active meeting of the caller's account that an ARN
-// names, reading it with get. The ARN must be exactly the meeting's: same
+// taggedMeeting finds the meeting that an ARN names and the caller sees,
+// reading it with get. The ARN must be exactly the meeting's: same
 // partition, region and account. Anything else is ResourceNotFound, whether
 // or not such a meeting exists elsewhere.
 func taggedMeeting(c Caller, arn string, get func(accountID, id string) (store.Meeting, error)) (store.Meeting, error) {
@@ -34,7 +34,7 @@ func taggedMeeting(c Caller, arn string, get func(accountID, id string) (store.M
 	if err != nil {
 		return store.Meeting{}, err
 	}
-	if !m.Active() || model.MeetingARN(m.APIRegion, m.AccountID, m.ID) != a.String() {
+	if !c.sees(&m) || model.MeetingARN(m.APIRegion, m.AccountID, m.ID) != a.String() {
 		return store.Meeting{}, resourceNotFound(arn)
 	}
 	return m, nil

@@ -20,7 +20,7 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, c Caller, in *m
 		return err
 	}
 	return s.write(ctx, "StartMeetingTranscription", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *Service) StopMeetingTranscription(ctx context.Context, c Caller, in *mo
 		return err
 	}
 	return s.write(ctx, "StopMeetingTranscription", func(w store.Writer) error {
-		m, err := lockActiveMeeting(w, c.AccountID, normalizeID(in.MeetingId))
+		m, err := lockActiveMeeting(w, c, normalizeID(in.MeetingId))
 		if err != nil {
 			return err
 		}

@@ -132,11 +132,12 @@ type Reader interface {
 	// MeetingByID returns the meeting with id whoever owns it (for the media
 	// plane and administration, never for API callers).
 	MeetingByID(id string) (Meeting, error)
-	// MeetingByToken returns the active meeting that accountID created with
-	// a ClientRequestToken.
-	MeetingByToken(accountID, token string) (Meeting, error)
-	// CountActiveMeetings counts the active meetings of an account.
-	CountActiveMeetings(accountID string) (int, error)
+	// MeetingByToken returns the active meeting that accountID created in a
+	// region with a ClientRequestToken.
+	MeetingByToken(accountID, region, token string) (Meeting, error)
+	// CountActiveMeetings counts the active meetings of an account in a
+	// region.
+	CountActiveMeetings(accountID, region string) (int, error)
 	// ActiveReplicas returns the IDs of the active replicas of a primary.
 	ActiveReplicas(primaryID string) ([]string, error)
 	// Attendee returns one attendee of a meeting.
@@ -198,7 +199,8 @@ type Writer interface {
 	// count of its active meetings stays true until then.
 	LockAccountMeetings(accountID string) error
 	// InsertMeeting stores a new meeting; ErrDuplicate if an active meeting
-	// of the account already has its ClientRequestToken.
+	// of the account in its region (APIRegion) already has its
+	// ClientRequestToken.
 	InsertMeeting(m *Meeting) error
 	// EndMeeting marks an active meeting ended and removes its attendees,
 	// which it returns.

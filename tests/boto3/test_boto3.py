@@ -178,8 +178,8 @@ def tearDownModule():
 # Helpers
 
 
-def make_client(secret="test", endpoint=True, signed=True):
-    kwargs = dict(region_name=REGION, config=CLIENT_CONFIG)
+def make_client(secret="test", endpoint=True, signed=True, region=REGION):
+    kwargs = dict(region_name=region, config=CLIENT_CONFIG)
     if endpoint:
         kwargs["endpoint_url"] = SERVER.url
     if signed:
@@ -328,6 +328,23 @@ class MeetingTests(CarillonTestCase):
                           TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}},
                           message=expected)
         self.assert_error("NotFoundException", 404, "stop_meeting_transcription", MeetingId=mid, message=expected)
+
+    def test_control_regions_are_independent(self):
+        tok = token()
+        meeting = self.create_meeting(ClientRequestToken=tok)
+        mid = meeting["MeetingId"]
+        west = make_client(region="us-west-2")
+        expected = f"Meeting <{mid}> not found"
+        self.assert_error("NotFoundException", 404, "get_meeting", client=west, MeetingId=mid, message=expected)
+        self.assert_error("NotFoundException", 404, "create_attendee", client=west, MeetingId=mid,
+                          ExternalUserId="user-1", message=expected)
+        self.assert_error("NotFoundException", 404, "delete_meeting", client=west, MeetingId=mid, message=expected)
+        # Its token is free in the other region: a meeting of that region's own.
+        other = west.create_meeting(ClientRequestToken=tok, MediaRegion=REGION, ExternalMeetingId="west")["Meeting"]
+        self.addCleanup(lambda: west.delete_meeting(MeetingId=other["MeetingId"]))
+        self.assertNotEqual(other["MeetingId"], mid)
+        self.assertTrue(other["MeetingArn"].startswith("arn:aws:chime:us-west-2:"), other["MeetingArn"])
+        self.call("get_meeting", MeetingId=mid)
 
     def test_malformed_meeting_id_is_bad_request(self):
         resp = self.assert_error("BadRequestException", 400, "get_meeting", MeetingId="not-a-meeting-id")

@@ -203,8 +203,8 @@ func NewQueries(d *Dialect) *Queries {
 		meeting:        p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?`),
 		meetingByID:    p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`),
 		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
-		meetingByToken: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE account_id = ? AND client_request_token = ? AND ended_at IS NULL`),
-		countActive:    p(`SELECT COUNT(*) FROM meetings WHERE account_id = ? AND ended_at IS NULL`),
+		meetingByToken: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE account_id = ? AND api_region = ? AND client_request_token = ? AND ended_at IS NULL`),
+		countActive:    p(`SELECT COUNT(*) FROM meetings WHERE account_id = ? AND api_region = ? AND ended_at IS NULL`),
 		activeReplicas: p(`SELECT id FROM meetings WHERE primary_meeting_id = ? AND ended_at IS NULL ORDER BY created_at, id`),
 		insertMeeting: p(`INSERT INTO meetings (` + meetingColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, NULL, '')`),
@@ -418,8 +418,8 @@ func (t *Tx) LockMeetings(ids []string) ([]store.Meeting, error) {
 	return t.meetings(t.sql.bulkLockMeetings, jsonRows(rows))
 }
 
-func (t *Tx) MeetingByToken(accountID, token string) (store.Meeting, error) {
-	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, token))
+func (t *Tx) MeetingByToken(accountID, region, token string) (store.Meeting, error) {
+	return t.scanMeeting(t.q.QueryRowContext(t.ctx, t.sql.meetingByToken, accountID, region, token))
 }
 
 func (t *Tx) LockAccountMeetings(accountID string) error {
@@ -430,9 +430,9 @@ func (t *Tx) LockAccountMeetings(accountID string) error {
 	return err
 }
 
-func (t *Tx) CountActiveMeetings(accountID string) (int, error) {
+func (t *Tx) CountActiveMeetings(accountID, region string) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(t.ctx, t.sql.countActive, accountID).Scan(&n)
+	err := t.q.QueryRowContext(t.ctx, t.sql.countActive, accountID, region).Scan(&n)
 	return n, err
 }
 

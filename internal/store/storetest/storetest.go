@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"MeetingRoundTrip", testMeetingRoundTrip},
 		{"MeetingAccountScope", testMeetingAccountScope},
 		{"ClientRequestTokenUnique", testClientRequestTokenUnique},
+		{"RegionsIndependent", testRegionsIndependent},
 		{"EndMeeting", testEndMeeting},
 		{"Attendees", testAttendees},
 		{"AttendeePagingOrder", testAttendeePagingOrder},
@@ -170,7 +171,7 @@ func testMeetingRoundTrip(t *testing.T, s store.Store) {
 		if err != nil || byID.ID != m.ID {
 			return fmt.Errorf("MeetingByID = %+v, %v", byID, err)
 		}
-		byToken, err := r.MeetingByToken(m.AccountID, "tok")
+		byToken, err := r.MeetingByToken(m.AccountID, m.APIRegion, "tok")
 		if err != nil || byToken.ID != m.ID {
 			return fmt.Errorf("MeetingByToken = %+v, %v", byToken, err)
 		}
@@ -188,7 +189,7 @@ func testMeetingAccountScope(t *testing.T, s store.Store) {
 		if _, err := r.Meeting("222222222222", m.ID); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("other account reads meeting: %v", err)
 		}
-		if _, err := r.MeetingByToken("222222222222", "tok"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := r.MeetingByToken("222222222222", "us-east-1", "tok"); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("other account finds token: %v", err)
 		}
 		return nil
@@ -217,9 +218,43 @@ func testClientRequestTokenUnique(t *testing.T, s store.Store) {
 	again := newMeeting("111111111111", "tok")
 	insertMeeting(t, s, again)
 	read(t, s, func(r store.Reader) error {
-		got, err := r.MeetingByToken("111111111111", "tok")
+		got, err := r.MeetingByToken("111111111111", "us-east-1", "tok")
 		if err != nil || got.ID != again.ID {
 			return fmt.Errorf("MeetingByToken after reuse = %s, %v; want %s", got.ID, err, again.ID)
+		}
+		return nil
+	})
+}
+
+// testRegionsIndependent: a ClientRequestToken and the count of active
+// meetings belong to an account in one region, as the service's control
+// regions are independent.
+func testRegionsIndependent(t *testing.T, s store.Store) {
+	east := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, east)
+	west := newMeeting("111111111111", "tok")
+	west.APIRegion = "us-west-2"
+	insertMeeting(t, s, west)
+	err := s.Write(context.Background(), func(w store.Writer) error {
+		again := newMeeting("111111111111", "tok")
+		again.APIRegion = "us-west-2"
+		return w.InsertMeeting(again)
+	})
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second meeting with the same token in one region: %v, want ErrDuplicate", err)
+	}
+	read(t, s, func(r store.Reader) error {
+		for _, m := range []*store.Meeting{east, west} {
+			got, err := r.MeetingByToken(m.AccountID, m.APIRegion, "tok")
+			if err != nil || got.ID != m.ID {
+				return fmt.Errorf("MeetingByToken in %s = %s, %v; want %s", m.APIRegion, got.ID, err, m.ID)
+			}
+			if n, err := r.CountActiveMeetings(m.AccountID, m.APIRegion); err != nil || n != 1 {
+				return fmt.Errorf("CountActiveMeetings in %s = %d, %v; want 1", m.APIRegion, n, err)
+			}
+		}
+		if _, err := r.MeetingByToken("111111111111", "eu-west-1", "tok"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("token found in a region without the meeting: %v", err)
 		}
 		return nil
 	})
@@ -253,7 +288,7 @@ func testEndMeeting(t *testing.T, s store.Store) {
 		if _, err := r.Attendee(m.ID, a1.ID); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("attendee of an ended meeting: %v", err)
 		}
-		if _, err := r.MeetingByToken(m.AccountID, "tok"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := r.MeetingByToken(m.AccountID, m.APIRegion, "tok"); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("token of an ended meeting: %v", err)
 		}
 		return nil
@@ -444,7 +479,7 @@ func testReplicas(t *testing.T, s store.Store) {
 		if fmt.Sprint(got) != fmt.Sprint([]string{ids[0], ids[2]}) {
 			return fmt.Errorf("ActiveReplicas = %v, want %v", got, []string{ids[0], ids[2]})
 		}
-		n, err := r.CountActiveMeetings("111111111111")
+		n, err := r.CountActiveMeetings("111111111111", "us-east-1")
 		if err != nil || n != 3 {
 			return fmt.Errorf("CountActiveMeetings = %d, %v; want 3", n, err)
 		}
@@ -696,7 +731,7 @@ func testAccountMeetingsLock(t *testing.T, s store.Store) {
 				return err
 			}
 			var err error
-			n, err = w.CountActiveMeetings("111111111111")
+			n, err = w.CountActiveMeetings("111111111111", "us-east-1")
 			return err
 		})
 		if err != nil {
