@@ -29,6 +29,8 @@ func (g *gatedStore) Write(ctx context.Context, fn func(store.Writer) error) err
 	return g.Store.Write(ctx, fn)
 }
 
+// testService is a service on a fresh in-memory store, wrapped by wrap
+// unless it is nil.
 func testService(t *testing.T, wrap func(store.Store) store.Store) *Service {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Options{})
@@ -40,7 +42,11 @@ func testService(t *testing.T, wrap func(store.Store) store.Store) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(DefaultConfig(), Deps{Store: wrap(st), Keys: keys})
+	var wrapped store.Store = st
+	if wrap != nil {
+		wrapped = wrap(st)
+	}
+	return New(DefaultConfig(), Deps{Store: wrapped, Keys: keys})
 }
 
 // gatedMeeting is a service on a gated store (closed from now on) and a

@@ -13,7 +13,7 @@ import (
 )
 
 func TestVerifyJoinToken(t *testing.T) {
-	s := testService(t, func(st store.Store) store.Store { return st })
+	s := testService(t, nil)
 	c, m := callerMeeting(t, s)
 	ctx := context.Background()
 	add := func(user string) *model.Attendee {

@@ -7,14 +7,13 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/apierr"
 	"github.com/carillon-dev/carillon/internal/model"
-	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Control regions are independent, as in the service: a meeting created
 // through one is unknown to every operation through another, and a
 // ClientRequestToken or the active-meeting limit counts in one region.
 func TestRegionsIndependent(t *testing.T) {
-	s := testService(t, func(st store.Store) store.Store { return st })
+	s := testService(t, nil)
 	s.cfg.MaxActiveMeetings = 1
 	east, m := callerMeeting(t, s)
 	ctx := context.Background()
