@@ -31,8 +31,13 @@ type benchReport struct {
 }
 
 func benchCommand(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "seed" {
-		return seedCommand(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "seed":
+			return seedCommand(args[1:], stdout, stderr)
+		case "disk":
+			return diskCommand(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -227,5 +232,53 @@ func seedCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "done in %s; serve it with --idle-timeout 0 --max-duration 0, or the lifecycle ends every seeded meeting\n",
 		time.Since(start).Round(time.Second))
+	return nil
+}
+
+// diskCommand measures the floor that the data directory's storage sets
+// under the latency of durable writes at a rate (see bench.Disk).
+func diskCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench disk", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := dataDirFlag(fs, "the data `DIR` whose storage to measure")
+	rate := fs.Float64("rate", 5000, "durable writes per second (`N`)")
+	pages := fs.Int("pages-per-request", 2, "4 KiB pages each write adds to its commit (`N`); a CreateAttendee writes about 2")
+	duration := fs.Duration("duration", 10*time.Second, "measured time (`DURATION`)")
+	jsonOut := fs.String("json", "", "also write the result as JSON to `FILE`")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	cfg := bench.DiskConfig{Dir: *dataDir, Rate: *rate, Pages: *pages, Duration: *duration}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(stdout, "storage floor of %s: %.0f writes/s of %d pages each, committed in groups with fdatasync and nothing else, for %s\n",
+		*dataDir, *rate, *pages, *duration)
+	res, err := bench.Disk(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "WRITES\tCOMMITS\tWRITES/COMMIT\tP50 MS\tP90 MS\tP99 MS\tMAX MS\t")
+	fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", res.Requests, res.Commits,
+		float64(res.Requests)/float64(max(res.Commits, 1)), res.P50, res.P90, res.P99, res.Max)
+	tw.Flush()
+	fmt.Fprintf(stdout, "a commit's page writes: p50 %.2f ms, p99 %.2f, max %.2f; its fdatasync: p50 %.2f ms, p99 %.2f, max %.2f\n",
+		res.WriteP50, res.WriteP99, res.WriteMax, res.SyncP50, res.SyncP99, res.SyncMax)
+	fmt.Fprintf(stdout, "stalls (a commit that took over 5 ms): %d, %.0f ms in all, the longest %.2f ms\n",
+		res.Stalls, res.StalledMs, res.LongestStall)
+	fmt.Fprintln(stdout, "(latencies count from when each write was due; a server that acknowledges writes once durable answers no faster at this rate on this storage)")
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
 	return nil
 }

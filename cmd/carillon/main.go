@@ -37,6 +37,8 @@ Usage:
   carillon keys rotate         add a new active join-token key; older tokens stay valid
   carillon keys retire ID      remove an old key; the tokens it minted stop working
   carillon bench [flags]       load an endpoint and measure it (carillon bench --help)
+  carillon bench seed          fill a stopped server's data directory with meetings
+  carillon bench disk          the latency the data directory's storage alone gives durable writes
   carillon version             print the version
 `
 

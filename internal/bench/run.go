@@ -270,14 +270,8 @@ func summarize(workload string, workers []*Worker, elapsed time.Duration) *Resul
 				r.Items += s.items
 			}
 		}
-		sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
-		sort.Slice(svc, func(i, j int) bool { return svc[i] < svc[j] })
-		pct := func(ds []time.Duration, p float64) float64 {
-			i := int(p * float64(len(ds)-1))
-			return float64(ds[i].Microseconds()) / 1000
-		}
-		r.P50, r.P90, r.P99, r.Max = pct(durs, 0.50), pct(durs, 0.90), pct(durs, 0.99), pct(durs, 1)
-		r.P99Service = pct(svc, 0.99)
+		r.P50, r.P90, r.P99, r.Max = percentiles(durs)
+		_, _, r.P99Service, _ = percentiles(svc)
 		if r.Items > 0 {
 			r.ItemsPerS = float64(r.Items) / elapsed.Seconds()
 		}
