@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"time"
 )
@@ -120,7 +119,7 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 			if !next.Before(deadline) {
 				break
 			}
-			waitUntil(next)
+			waitUntil(ctx, next)
 			continue
 		}
 		// Every request due by now goes into this commit.
@@ -172,18 +171,6 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 	res.SyncP50, _, res.SyncP99, res.SyncMax = percentiles(syncs)
 	res.StalledMs, res.LongestStall = ms(stalled), ms(longest)
 	return res, nil
-}
-
-// waitUntil returns at t. A timer may wake a millisecond late (the timer
-// resolution of some virtual machines), which would count as the
-// storage's time, so the last two milliseconds are waited by yielding.
-func waitUntil(t time.Time) {
-	if d := time.Until(t) - 2*time.Millisecond; d > 0 {
-		time.Sleep(d)
-	}
-	for time.Now().Before(t) {
-		runtime.Gosched()
-	}
 }
 
 // percentiles returns the p50, p90, p99 and maximum of ds in milliseconds,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -203,8 +204,14 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// pace sends the due time of each request at the configured rate.
+// pace sends the due time of each request at the configured rate. Its
+// thread sleeps with the system's precise sleep where there is one: the
+// runtime's timers can wake a millisecond late (the timer resolution of
+// some virtual machines), which would send requests in bursts, each one
+// late before it is even sent.
 func pace(ctx context.Context, rate float64, ticks chan<- time.Time) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	interval := time.Duration(float64(time.Second) / rate)
 	next := time.Now()
 	for {
@@ -217,10 +224,21 @@ func pace(ctx context.Context, rate float64, ticks chan<- time.Time) {
 			}
 			next = next.Add(interval)
 		}
+		waitUntil(ctx, next)
+	}
+}
+
+// waitUntil returns at t, or when ctx ends. Its last two milliseconds are
+// slept precisely.
+func waitUntil(ctx context.Context, t time.Time) {
+	for d := time.Until(t); d > 0 && ctx.Err() == nil; d = time.Until(t) {
+		if d <= 2*time.Millisecond {
+			sleepPrecisely(d)
+			continue
+		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-time.After(next.Sub(now)):
+		case <-time.After(d - time.Millisecond):
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -28,5 +29,32 @@ func TestDeleteStock(t *testing.T) {
 	}
 	if len(seen) != 2 {
 		t.Fatalf("handed out %d of 2", len(seen))
+	}
+}
+
+func TestPaceSendsEveryDueTimeOnce(t *testing.T) {
+	const rate = 2000
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	ticks := make(chan time.Time, 1000)
+	start := time.Now()
+	pace(ctx, rate, ticks)
+	close(ticks)
+	var got []time.Time
+	for tk := range ticks {
+		got = append(got, tk)
+	}
+	// Due every 500 µs for 200 ms: about 400, short only by what the end
+	// of the context cut off.
+	if len(got) < 300 || len(got) > 402 {
+		t.Fatalf("%d due times in 200 ms at %d/s", len(got), rate)
+	}
+	if got[0].Before(start) {
+		t.Errorf("first due time %v before the start %v", got[0], start)
+	}
+	for i := 1; i < len(got); i++ {
+		if d := got[i].Sub(got[i-1]); d != time.Second/rate {
+			t.Fatalf("due times %d and %d are %v apart, want %v", i-1, i, d, time.Second/rate)
+		}
 	}
 }
