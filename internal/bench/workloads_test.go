@@ -39,15 +39,19 @@ func TestPaceSendsEveryDueTimeOnce(t *testing.T) {
 	ticks := make(chan time.Time, 1000)
 	start := time.Now()
 	pace(ctx, rate, ticks)
+	end := time.Now()
 	close(ticks)
 	var got []time.Time
 	for tk := range ticks {
 		got = append(got, tk)
 	}
-	// Due every 500 µs for 200 ms: about 400, short only by what the end
-	// of the context cut off.
-	if len(got) < 300 || len(got) > 402 {
-		t.Fatalf("%d due times in 200 ms at %d/s", len(got), rate)
+	// Due every 500 µs from the start until pace returned (the context
+	// ends a little after its 200 ms), none of them ahead of time.
+	if most := int(end.Sub(start)/(time.Second/rate)) + 1; len(got) < 300 || len(got) > most {
+		t.Fatalf("%d due times in %v at %d/s", len(got), end.Sub(start), rate)
+	}
+	if last := got[len(got)-1]; last.After(end) {
+		t.Errorf("due time %v sent before it was due (pace returned at %v)", last, end)
 	}
 	if got[0].Before(start) {
 		t.Errorf("first due time %v before the start %v", got[0], start)
