@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -10,82 +11,265 @@ import (
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
-// Bench runs the store's benchmarks against the stores open returns.
+// Bench runs the store's benchmarks against the stores open returns: the
+// store's share of each API operation (the writes with the event each one
+// emits), then the outbox's poll with a receiver down.
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
-	b.Run("InsertAttendee", func(b *testing.B) {
+	b.Run("CreateMeeting", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
-		var meetings []*store.Meeting
 		var n atomic.Int64
-		for i := 0; i < 4096; i++ {
-			m := newMeeting("111111111111", fmt.Sprintf("tok-%d", i))
-			m.MaxAttendees = 250
-			if err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertMeeting(m) }); err != nil {
-				b.Fatal(err)
-			}
-			meetings = append(meetings, m)
-		}
 		b.ReportAllocs()
 		b.SetParallelism(16) // many requests at once, as a server has them
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
+				m := newMeeting("111111111111", fmt.Sprintf("tok-%d", n.Add(1)))
+				// As with no limit on active meetings (the default): the
+				// token is looked up, no meeting counted.
+				benchWrite(b, s, func(w store.Writer) error {
+					if _, err := w.MeetingByToken(m.AccountID, m.APIRegion, m.ClientRequestToken); !errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("token lookup: %v", err)
+					}
+					if err := w.InsertMeeting(m); err != nil {
+						return err
+					}
+					return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:MeetingStarted")}, nil)
+				})
+			}
+		})
+	})
+	b.Run("InsertAttendee", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, 4096, 250)
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
 				i := n.Add(1)
 				m := meetings[int(i/200)%len(meetings)]
-				err := s.Write(context.Background(), func(w store.Writer) error {
+				benchWrite(b, s, func(w store.Writer) error {
 					if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
 						return err
 					}
 					return w.InsertAttendees([]*store.Attendee{newAttendee(m, fmt.Sprintf("user-%d", i))})
 				})
-				if err != nil {
-					b.Error(err)
-					return
+			}
+		})
+	})
+	b.Run("InsertAttendees100", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, b.N, 100)
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m := meetings[int(n.Add(1)-1)]
+				as := make([]*store.Attendee, 100)
+				keys := make([]store.AttendeeKey, 100)
+				for i := range as {
+					as[i] = newAttendee(m, fmt.Sprintf("user-%d", i))
+					keys[i] = store.AttendeeKey{MeetingID: m.ID, ExternalUserID: as[i].ExternalUserID}
 				}
+				benchWrite(b, s, func(w store.Writer) error {
+					if _, err := w.LockMeetings([]string{m.ID}); err != nil {
+						return err
+					}
+					if _, err := w.AttendeesByExternalIDs(keys); err != nil {
+						return err
+					}
+					if err := w.InsertAttendees(as); err != nil {
+						return err
+					}
+					es := make([]*store.Event, len(as))
+					for i := range es {
+						es[i] = newEvent(m.ID, "chime:AttendeeAdded")
+					}
+					return w.AppendEvents(es, nil)
+				})
+			}
+		})
+	})
+	b.Run("GetMeeting", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, 1000, 10)
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m := meetings[int(n.Add(1))%len(meetings)]
+				benchView(b, s, func(r store.Reader) error {
+					_, err := r.Meeting(m.AccountID, m.ID)
+					return err
+				})
 			}
 		})
 	})
 	b.Run("GetAttendee", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
-		m := newMeeting("111111111111", "tok")
-		var ids []string
-		if err := s.Write(context.Background(), func(w store.Writer) error {
-			if err := w.InsertMeeting(m); err != nil {
-				return err
-			}
-			for i := 0; i < 100; i++ {
-				a := newAttendee(m, fmt.Sprintf("user-%d", i))
-				if err := w.InsertAttendees([]*store.Attendee{a}); err != nil {
-					return err
-				}
-				ids = append(ids, a.ID)
-			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+		m := benchMeetings(b, s, 1, 100)[0]
+		as := benchAttendees(b, s, m, 100)
 		var n atomic.Int64
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				id := ids[int(n.Add(1))%len(ids)]
-				err := s.View(context.Background(), func(r store.Reader) error {
+				a := as[int(n.Add(1))%len(as)]
+				benchView(b, s, func(r store.Reader) error {
 					if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
 						return err
 					}
-					_, err := r.Attendee(m.ID, id)
+					_, err := r.Attendee(m.ID, a.ID)
 					return err
 				})
-				if err != nil {
-					b.Error(err)
-					return
+			}
+		})
+	})
+	b.Run("ListAttendees", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		m := benchMeetings(b, s, 1, 100)[0]
+		as := benchAttendees(b, s, m, 100)
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				var after int64 // pages of 10, each after the last of the one before
+				if page := n.Add(1) % 10; page > 0 {
+					after = as[10*page-1].Seq
 				}
+				benchView(b, s, func(r store.Reader) error {
+					if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
+						return err
+					}
+					page, err := r.Attendees(m.ID, after, 10)
+					if err == nil && len(page) != 10 {
+						err = fmt.Errorf("a page of %d attendees, want 10", len(page))
+					}
+					return err
+				})
+			}
+		})
+	})
+	b.Run("DeleteAttendee", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, b.N/100+1, 100)
+		var victims []*store.Attendee
+		for _, m := range meetings {
+			victims = append(victims, benchAttendees(b, s, m, 100)...)
+		}
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				a := victims[int(n.Add(1)-1)]
+				benchWrite(b, s, func(w store.Writer) error {
+					if _, err := w.LockMeeting(a.AccountID, a.MeetingID); err != nil {
+						return err
+					}
+					if err := w.DeleteAttendee(a.MeetingID, a.ID); err != nil {
+						return err
+					}
+					return w.AppendEvents([]*store.Event{newEvent(a.MeetingID, "chime:AttendeeDeleted")}, nil)
+				})
+			}
+		})
+	})
+	b.Run("DeleteMeeting", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, b.N, 10)
+		for _, m := range meetings {
+			benchAttendees(b, s, m, 10)
+		}
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m := meetings[int(n.Add(1)-1)]
+				benchWrite(b, s, func(w store.Writer) error {
+					if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+						return err
+					}
+					gone, err := w.EndMeeting(m.ID, epoch, store.EndDeleted)
+					if err != nil {
+						return err
+					}
+					es := []*store.Event{newEvent(m.ID, "chime:MeetingEnded")}
+					for range gone {
+						es = append(es, newEvent(m.ID, "chime:AttendeeDeleted"))
+					}
+					return w.AppendEvents(es, nil)
+				})
 			}
 		})
 	})
 	b.Run("DueDeliveriesReceiverDown", benchDueDeliveriesReceiverDown(open))
+}
+
+// benchMeetings stores n meetings with room for room attendees each, in
+// transactions of up to a thousand.
+func benchMeetings(b *testing.B, s store.Store, n, room int) []*store.Meeting {
+	b.Helper()
+	meetings := make([]*store.Meeting, n)
+	for start := 0; start < n; start += 1000 {
+		batch := meetings[start:min(start+1000, n)]
+		if err := s.Write(context.Background(), func(w store.Writer) error {
+			for i := range batch {
+				batch[i] = newMeeting("111111111111", fmt.Sprintf("tok-%d", start+i))
+				batch[i].MaxAttendees = room
+				if err := w.InsertMeeting(batch[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return meetings
+}
+
+// benchAttendees adds n attendees to m, in one transaction.
+func benchAttendees(b *testing.B, s store.Store, m *store.Meeting, n int) []*store.Attendee {
+	b.Helper()
+	as := make([]*store.Attendee, n)
+	for i := range as {
+		as[i] = newAttendee(m, fmt.Sprintf("user-%d", i))
+	}
+	if err := s.Write(context.Background(), func(w store.Writer) error { return w.InsertAttendees(as) }); err != nil {
+		b.Fatal(err)
+	}
+	return as
+}
+
+// benchWrite and benchView run a benchmark's transaction, failing the
+// benchmark (from any goroutine) when it fails.
+func benchWrite(b *testing.B, s store.Store, fn func(store.Writer) error) {
+	if err := s.Write(context.Background(), fn); err != nil {
+		b.Error(err)
+	}
+}
+
+func benchView(b *testing.B, s store.Store, fn func(store.Reader) error) {
+	if err := s.View(context.Background(), fn); err != nil {
+		b.Error(err)
+	}
 }
 
 // benchDueDeliveriesReceiverDown polls for due deliveries while a receiver
