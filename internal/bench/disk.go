@@ -103,6 +103,7 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 		page      = make([]byte, pageSize)
 		frame     int // next frame to write
 		latencies = make([]time.Duration, 0, int(cfg.Rate*cfg.Duration.Seconds())+1)
+		due       []time.Time // the requests of the commit under way
 		writes    []time.Duration
 		syncs     []time.Duration
 		res       = &DiskResult{Dir: cfg.Dir, Rate: cfg.Rate, PagesPerRequest: cfg.Pages}
@@ -123,7 +124,7 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 			continue
 		}
 		// Every request due by now goes into this commit.
-		var due []time.Time
+		due = due[:0]
 		for !next.After(now) && next.Before(deadline) {
 			due = append(due, next)
 			next = next.Add(interval)
