@@ -236,6 +236,14 @@ func (h *Handler) finish(r *http.Request, rec *recorder, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	h.observer.ObserveRequest(rec.operation, status, rec.errorCode, d)
+	level := slog.LevelInfo
+	if rec.internal != nil {
+		level = slog.LevelError
+	}
+	if !h.log.Enabled(r.Context(), level) {
+		return // the line's attributes cost an allocation per request
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", rec.requestID),
 		slog.String("operation", rec.operation),
@@ -246,16 +254,13 @@ func (h *Handler) finish(r *http.Request, rec *recorder, d time.Duration) {
 	if rec.accountID != "" {
 		attrs = append(attrs, slog.String("account", rec.accountID))
 	}
-	level := slog.LevelInfo
 	if rec.errorCode != "" {
 		attrs = append(attrs, slog.String("error", rec.errorCode))
 	}
 	if rec.internal != nil {
-		level = slog.LevelError
 		attrs = append(attrs, slog.String("cause", rec.internal.Error()))
 	}
 	h.log.LogAttrs(r.Context(), level, "request", attrs...)
-	h.observer.ObserveRequest(rec.operation, status, rec.errorCode, d)
 }
 
 // recorder remembers what was written, for the log line and metrics.
