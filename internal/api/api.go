@@ -182,7 +182,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(r *http.Request, rec *recorder) (result, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, h.maxBody))
+	body, err := readBody(rec, r, h.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -228,6 +228,25 @@ func (h *Handler) serve(r *http.Request, rec *recorder) (result, error) {
 		body:   body,
 	}
 	return rt.serve(h, r.Context(), c)
+}
+
+// readBody reads the request's body whole, up to limit bytes. A body that
+// declares its length is read into a buffer of that length (io.ReadAll
+// starts at 512 bytes and grows, and allocates even for no body); only one
+// of unknown length (chunked) is read through a limit.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	switch n := r.ContentLength; {
+	case n == 0:
+		return nil, nil
+	case n > 0 && n <= limit:
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	default:
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
 }
 
 // finish logs the request and tells the observer.
