@@ -39,6 +39,7 @@ Usage:
   carillon bench [flags]       load an endpoint and measure it (carillon bench --help)
   carillon bench seed          fill a stopped server's data directory with meetings
   carillon bench disk          the latency the data directory's storage alone gives durable writes
+  carillon bench targets       check a server against the performance targets
   carillon version             print the version
 `
 
