@@ -158,16 +158,19 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "machine CPU (all %d cores): %.0f%% busy, %.0f%% idle, %.0f%% waiting for I/O, %.0f%% stolen by the hypervisor\n",
 			runtime.NumCPU(), 100*m.Busy, 100*m.Idle, 100*m.IOWait, 100*m.Steal)
 	}
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(report, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	return writeJSON(*jsonOut, report)
+}
+
+// writeJSON writes v indented to path, unless path is empty.
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
 	}
-	return nil
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func printBench(out io.Writer, res *bench.Result, ceiling *bench.Result, atRate bool) {
@@ -289,14 +292,7 @@ func diskCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "stalls (a commit that took over 5 ms): %d, %.0f ms in all, the longest %.2f ms\n",
 		res.Stalls, res.StalledMs, res.LongestStall)
 	fmt.Fprintln(stdout, "(latencies count from when each write was due; a server that acknowledges writes once durable answers no faster at this rate on this storage)")
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
+	return writeJSON(*jsonOut, res)
 }
 
 // targetsCommand checks a server against the performance targets and
@@ -342,12 +338,5 @@ func targetsCommand(args []string, stdout, stderr io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d of %d targets met on %d cores (growth, memory and start-up need a filled store: see bench seed)\n",
 		met, len(rep.Checks), runtime.NumCPU())
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
+	return writeJSON(*jsonOut, rep)
 }

@@ -19,99 +19,75 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("CreateMeeting", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(16) // many requests at once, as a server has them
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m := newMeeting("111111111111", fmt.Sprintf("tok-%d", n.Add(1)))
-				// As with no limit on active meetings (the default): the
-				// token is looked up, no meeting counted.
-				benchWrite(b, s, func(w store.Writer) error {
-					if _, err := w.MeetingByToken(m.AccountID, m.APIRegion, m.ClientRequestToken); !errors.Is(err, store.ErrNotFound) {
-						return fmt.Errorf("token lookup: %v", err)
-					}
-					if err := w.InsertMeeting(m); err != nil {
-						return err
-					}
-					return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:MeetingStarted")}, nil)
-				})
-			}
+		parallel(b, 16, func(i int) {
+			m := newMeeting("111111111111", fmt.Sprintf("tok-%d", i))
+			// As with no limit on active meetings (the default): the
+			// token is looked up, no meeting counted.
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.MeetingByToken(m.AccountID, m.APIRegion, m.ClientRequestToken); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("token lookup: %v", err)
+				}
+				if err := w.InsertMeeting(m); err != nil {
+					return err
+				}
+				return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:MeetingStarted")}, nil)
+			})
 		})
 	})
 	b.Run("InsertAttendee", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
 		meetings := benchMeetings(b, s, 4096, 250)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := n.Add(1)
-				m := meetings[int(i/200)%len(meetings)]
-				benchWrite(b, s, func(w store.Writer) error {
-					if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
-						return err
-					}
-					return w.InsertAttendees([]*store.Attendee{newAttendee(m, fmt.Sprintf("user-%d", i))})
-				})
-			}
+		parallel(b, 16, func(i int) {
+			m := meetings[i/200%len(meetings)]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				return w.InsertAttendees([]*store.Attendee{newAttendee(m, fmt.Sprintf("user-%d", i))})
+			})
 		})
 	})
 	b.Run("InsertAttendees100", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
 		meetings := benchMeetings(b, s, b.N, 100)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m := meetings[int(n.Add(1)-1)]
-				as := make([]*store.Attendee, 100)
-				keys := make([]store.AttendeeKey, 100)
-				for i := range as {
-					as[i] = newAttendee(m, fmt.Sprintf("user-%d", i))
-					keys[i] = store.AttendeeKey{MeetingID: m.ID, ExternalUserID: as[i].ExternalUserID}
-				}
-				benchWrite(b, s, func(w store.Writer) error {
-					if _, err := w.LockMeetings([]string{m.ID}); err != nil {
-						return err
-					}
-					if _, err := w.AttendeesByExternalIDs(keys); err != nil {
-						return err
-					}
-					if err := w.InsertAttendees(as); err != nil {
-						return err
-					}
-					es := make([]*store.Event, len(as))
-					for i := range es {
-						es[i] = newEvent(m.ID, "chime:AttendeeAdded")
-					}
-					return w.AppendEvents(es, nil)
-				})
+		parallel(b, 4, func(i int) {
+			m := meetings[i]
+			as := make([]*store.Attendee, 100)
+			keys := make([]store.AttendeeKey, 100)
+			for j := range as {
+				as[j] = newAttendee(m, fmt.Sprintf("user-%d", j))
+				keys[j] = store.AttendeeKey{MeetingID: m.ID, ExternalUserID: as[j].ExternalUserID}
 			}
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeetings([]string{m.ID}); err != nil {
+					return err
+				}
+				if _, err := w.AttendeesByExternalIDs(keys); err != nil {
+					return err
+				}
+				if err := w.InsertAttendees(as); err != nil {
+					return err
+				}
+				es := make([]*store.Event, len(as))
+				for j := range es {
+					es[j] = newEvent(m.ID, "chime:AttendeeAdded")
+				}
+				return w.AppendEvents(es, nil)
+			})
 		})
 	})
 	b.Run("GetMeeting", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
 		meetings := benchMeetings(b, s, 1000, 10)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m := meetings[int(n.Add(1))%len(meetings)]
-				benchView(b, s, func(r store.Reader) error {
-					_, err := r.Meeting(m.AccountID, m.ID)
-					return err
-				})
-			}
+		parallel(b, 1, func(i int) {
+			m := meetings[i%len(meetings)]
+			benchView(b, s, func(r store.Reader) error {
+				_, err := r.Meeting(m.AccountID, m.ID)
+				return err
+			})
 		})
 	})
 	b.Run("GetAttendee", func(b *testing.B) {
@@ -119,20 +95,15 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		defer s.Close()
 		m := benchMeetings(b, s, 1, 100)[0]
 		as := benchAttendees(b, s, m, 100)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				a := as[int(n.Add(1))%len(as)]
-				benchView(b, s, func(r store.Reader) error {
-					if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
-						return err
-					}
-					_, err := r.Attendee(m.ID, a.ID)
+		parallel(b, 1, func(i int) {
+			a := as[i%len(as)]
+			benchView(b, s, func(r store.Reader) error {
+				if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
 					return err
-				})
-			}
+				}
+				_, err := r.Attendee(m.ID, a.ID)
+				return err
+			})
 		})
 	})
 	b.Run("ListAttendees", func(b *testing.B) {
@@ -140,26 +111,21 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		defer s.Close()
 		m := benchMeetings(b, s, 1, 100)[0]
 		as := benchAttendees(b, s, m, 100)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				var after int64 // pages of 10, each after the last of the one before
-				if page := n.Add(1) % 10; page > 0 {
-					after = as[10*page-1].Seq
-				}
-				benchView(b, s, func(r store.Reader) error {
-					if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
-						return err
-					}
-					page, err := r.Attendees(m.ID, after, 10)
-					if err == nil && len(page) != 10 {
-						err = fmt.Errorf("a page of %d attendees, want 10", len(page))
-					}
-					return err
-				})
+		parallel(b, 1, func(i int) {
+			var after int64 // pages of 10, each after the last of the one before
+			if page := i % 10; page > 0 {
+				after = as[10*page-1].Seq
 			}
+			benchView(b, s, func(r store.Reader) error {
+				if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				page, err := r.Attendees(m.ID, after, 10)
+				if err == nil && len(page) != 10 {
+					err = fmt.Errorf("a page of %d attendees, want 10", len(page))
+				}
+				return err
+			})
 		})
 	})
 	b.Run("DeleteAttendee", func(b *testing.B) {
@@ -170,23 +136,17 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		for _, m := range meetings {
 			victims = append(victims, benchAttendees(b, s, m, 100)...)
 		}
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				a := victims[int(n.Add(1)-1)]
-				benchWrite(b, s, func(w store.Writer) error {
-					if _, err := w.LockMeeting(a.AccountID, a.MeetingID); err != nil {
-						return err
-					}
-					if err := w.DeleteAttendee(a.MeetingID, a.ID); err != nil {
-						return err
-					}
-					return w.AppendEvents([]*store.Event{newEvent(a.MeetingID, "chime:AttendeeDeleted")}, nil)
-				})
-			}
+		parallel(b, 16, func(i int) {
+			a := victims[i]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(a.AccountID, a.MeetingID); err != nil {
+					return err
+				}
+				if err := w.DeleteAttendee(a.MeetingID, a.ID); err != nil {
+					return err
+				}
+				return w.AppendEvents([]*store.Event{newEvent(a.MeetingID, "chime:AttendeeDeleted")}, nil)
+			})
 		})
 	})
 	b.Run("DeleteMeeting", func(b *testing.B) {
@@ -196,31 +156,39 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		for _, m := range meetings {
 			benchAttendees(b, s, m, 10)
 		}
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(16)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m := meetings[int(n.Add(1)-1)]
-				benchWrite(b, s, func(w store.Writer) error {
-					if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
-						return err
-					}
-					gone, err := w.EndMeeting(m.ID, epoch, store.EndDeleted)
-					if err != nil {
-						return err
-					}
-					es := []*store.Event{newEvent(m.ID, "chime:MeetingEnded")}
-					for range gone {
-						es = append(es, newEvent(m.ID, "chime:AttendeeDeleted"))
-					}
-					return w.AppendEvents(es, nil)
-				})
-			}
+		parallel(b, 16, func(i int) {
+			m := meetings[i]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				gone, err := w.EndMeeting(m.ID, epoch, store.EndDeleted)
+				if err != nil {
+					return err
+				}
+				es := []*store.Event{newEvent(m.ID, "chime:MeetingEnded")}
+				for range gone {
+					es = append(es, newEvent(m.ID, "chime:AttendeeDeleted"))
+				}
+				return w.AppendEvents(es, nil)
+			})
 		})
 	})
 	b.Run("DueDeliveriesReceiverDown", benchDueDeliveriesReceiverDown(open))
+}
+
+// parallel runs op b.N times, each with its number from 0, from perCore
+// goroutines per core (writes: many at once, as a server has them).
+func parallel(b *testing.B, perCore int, op func(i int)) {
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(perCore)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			op(int(n.Add(1) - 1))
+		}
+	})
 }
 
 // benchMeetings stores n meetings with room for room attendees each, in
