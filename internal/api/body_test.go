@@ -15,6 +15,7 @@ func TestReadBody(t *testing.T) {
 		name     string
 		body     string
 		length   int64 // the declared Content-Length; -1: chunked
+		limit    int64 // 0: 16
 		want     string
 		tooLarge bool
 		fails    bool
@@ -26,11 +27,18 @@ func TestReadBody(t *testing.T) {
 		{name: "declared over the limit", body: strings.Repeat("x", limit+1), length: limit + 1, tooLarge: true},
 		{name: "chunked over the limit", body: strings.Repeat("x", limit+1), length: -1, tooLarge: true},
 		{name: "shorter than declared", body: `{"a"`, length: 7, fails: true},
+		// Over exactBody: read as it arrives, within the limit.
+		{name: "declared large", body: strings.Repeat("x", exactBody+1), length: exactBody + 1, limit: 2 * exactBody,
+			want: strings.Repeat("x", exactBody+1)},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/meetings", nil)
 		r.Body = io.NopCloser(strings.NewReader(tc.body))
 		r.ContentLength = tc.length
-		got, err := readBody(httptest.NewRecorder(), r, limit)
+		lim := tc.limit
+		if lim == 0 {
+			lim = limit
+		}
+		got, err := readBody(httptest.NewRecorder(), r, lim)
 		var tooBig *http.MaxBytesError
 		switch {
 		case tc.tooLarge:
