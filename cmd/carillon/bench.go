@@ -61,6 +61,11 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tuneGC(800, 0) // the load generator must not stall on its own collections
+	if *rate != 0 {
+		if err := bench.CheckRate(*rate); err != nil {
+			return fmt.Errorf("bench: --rate: %w", err)
+		}
+	}
 	if _, ok := bench.Workloads()[*workload]; !ok {
 		return fmt.Errorf("bench: unknown workload %q (want one of %s)", *workload, strings.Join(bench.WorkloadNames(), ", "))
 	}
@@ -311,6 +316,12 @@ func targetsCommand(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
+	if *dataDir != "" {
+		// Checked now rather than after the runs before its turn.
+		if fi, err := os.Stat(*dataDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("bench targets: --data-dir %s is not a directory", *dataDir)
+		}
+	}
 	tuneGC(800, 0) // as for bench: the load generator must not stall on its own collections
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -322,7 +333,8 @@ func targetsCommand(args []string, stdout, stderr io.Writer) error {
 	rep, err := bench.Targets(ctx, c, bench.TargetsConfig{Concurrency: *concurrency, Duration: *duration,
 		CeilingDuration: *ceilingFor, DiskDir: *dataDir, Progress: stdout})
 	if err != nil {
-		return err
+		// Keep the runs made so far.
+		return errors.Join(err, writeJSON(*jsonOut, rep))
 	}
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

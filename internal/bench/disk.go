@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +20,9 @@ const (
 	walFrames   = 1000
 )
 
+// maxDiskWrites bounds the writes of one run (their latencies are kept).
+const maxDiskWrites = 100_000_000
+
 // stallThreshold is how long a commit's writes and sync must take to
 // count as a stall of the storage.
 const stallThreshold = 5 * time.Millisecond
@@ -33,9 +37,11 @@ type DiskConfig struct {
 
 // Validate reports a configuration that cannot be measured.
 func (c DiskConfig) Validate() error {
-	switch {
-	case c.Rate <= 0:
-		return errors.New("disk: the rate must be positive")
+	switch err := CheckRate(c.Rate); {
+	case err != nil:
+		return fmt.Errorf("disk: %w", err)
+	case c.Rate*c.Duration.Seconds() > maxDiskWrites:
+		return fmt.Errorf("disk: at most %d writes in a run", maxDiskWrites)
 	case c.Pages < 1:
 		return errors.New("disk: each request writes at least one page")
 	case c.Duration <= 0:
@@ -100,9 +106,9 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 
 	var (
 		header    = make([]byte, frameHeader)
-		page      = make([]byte, pageSize)
-		frame     int // next frame to write
-		latencies = make([]time.Duration, 0, int(cfg.Rate*cfg.Duration.Seconds())+1)
+		page      = randomPage() // not zeros, which some storage skips or compresses
+		frame     int            // next frame to write
+		latencies = make([]time.Duration, 0, min(int(cfg.Rate*cfg.Duration.Seconds())+1, 1<<20))
 		due       []time.Time // the requests of the commit under way
 		writes    []time.Duration
 		syncs     []time.Duration
@@ -132,8 +138,9 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 		if len(due) == 0 {
 			break
 		}
-		pages := min(len(due)*cfg.Pages+1, walFrames)
-		for range pages {
+		// A commit larger than the file (after a long stall) wraps around
+		// in it: what matters is what is written, not where.
+		for range len(due)*cfg.Pages + 1 {
 			if frame == walFrames {
 				frame = 0
 			}
@@ -172,6 +179,12 @@ func Disk(ctx context.Context, cfg DiskConfig) (*DiskResult, error) {
 	res.SyncP50, _, res.SyncP99, res.SyncMax = percentiles(syncs)
 	res.StalledMs, res.LongestStall = ms(stalled), ms(longest)
 	return res, nil
+}
+
+func randomPage() []byte {
+	p := make([]byte, pageSize)
+	rand.Read(p)
+	return p
 }
 
 // percentiles returns the p50, p90, p99 and maximum of ds in milliseconds,

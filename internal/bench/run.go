@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -152,6 +151,9 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setting up %s: %w", cfg.Workload, err)
 	}
+	if cfg.Measure != nil {
+		cfg.Measure(true) // before the run's clock and pacer start
+	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 
@@ -163,9 +165,6 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	}
 	workers := make([]*Worker, cfg.Concurrency)
 	var wg sync.WaitGroup
-	if cfg.Measure != nil {
-		cfg.Measure(true)
-	}
 	start := time.Now()
 	for i := range workers {
 		w := &Worker{id: i, client: client, rec: rec}
@@ -204,14 +203,28 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// pace sends the due time of each request at the configured rate. Its
-// thread sleeps with the system's precise sleep where there is one: the
-// runtime's timers can wake a millisecond late (the timer resolution of
-// some virtual machines), which would send requests in bursts, each one
-// late before it is even sent.
+// The rates a run can keep: a request at least every 100 s, at most one
+// a microsecond.
+const (
+	minRate = 0.01
+	maxRate = 1_000_000
+)
+
+// CheckRate reports a rate (requests per second) outside what a run can
+// keep.
+func CheckRate(rate float64) error {
+	if !(rate >= minRate && rate <= maxRate) {
+		return fmt.Errorf("a rate of %g/s is outside %g-%g/s", rate, float64(minRate), float64(maxRate))
+	}
+	return nil
+}
+
+// pace sends the due time of each request at the configured rate. It
+// sleeps with the system's precise sleep where there is one: the runtime's
+// timers can wake a millisecond late (the timer resolution of some virtual
+// machines), which would send requests in bursts, each one late before it
+// is even sent.
 func pace(ctx context.Context, rate float64, ticks chan<- time.Time) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	interval := time.Duration(float64(time.Second) / rate)
 	next := time.Now()
 	for {
@@ -225,6 +238,9 @@ func pace(ctx context.Context, rate float64, ticks chan<- time.Time) {
 			next = next.Add(interval)
 		}
 		waitUntil(ctx, next)
+		if ctx.Err() != nil {
+			return
+		}
 	}
 }
 

@@ -62,7 +62,8 @@ type TargetsReport struct {
 // latency at half their peak, each beside what the machine gives alone.
 // Before each run the machine's dirty pages are written out, so that no
 // run pays for the writeback of the one before. (The growth targets need a
-// store filled beforehand: see bench seed.)
+// store filled beforehand: see bench seed.) On an error the report holds
+// the runs made until then.
 func Targets(ctx context.Context, c *Client, cfg TargetsConfig) (*TargetsReport, error) {
 	rep := &TargetsReport{}
 	run := func(name string, rc Config, ceiling bool) (*TargetRun, error) {
@@ -125,28 +126,28 @@ func Targets(ctx context.Context, c *Client, cfg TargetsConfig) (*TargetsReport,
 	// the storage busy writing it back for a while after it ends.
 	ga, err := peak("get-attendee", cfg.Concurrency, false)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	gm, err := peak("get-meeting", cfg.Concurrency, false)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	if err := halfPeak("get-attendee", "GetAttendee", ga); err != nil {
-		return nil, err
+		return rep, err
 	}
 	if err := halfPeak("get-meeting", "GetMeeting", gm); err != nil {
-		return nil, err
+		return rep, err
 	}
 	ca, err := peak("create-attendee", cfg.Concurrency, true)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	if err := halfPeak("create-attendee", "CreateAttendee", ca); err != nil {
-		return nil, err
+		return rep, err
 	}
 	batch, err := peak("batch-create-attendee", targetsBatchWorkers, false)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	rep.Checks = append(peakChecks(ca, batch, ga, gm), rep.Checks...)
 	return rep, nil
