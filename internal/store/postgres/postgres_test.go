@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/postgres/pgtest"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -150,4 +152,42 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.CheckOlderOutbox(t, s)
+}
+
+// A database whose 0003 was applied before that migration dropped the
+// index of a meeting's events loses the index once this version opens it.
+func TestMigrationDropsEventsMeeting(t *testing.T) {
+	ctx := context.Background()
+	url, schema := pgtest.Schema(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createSchema(ctx, *cfg, schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := slices.DeleteFunc(migrations, func(m sqlstore.Migration) bool { return m.Version > 3 })
+	if err := sqlstore.Migrate(ctx, db, dialect(), older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE INDEX events_meeting ON events (meeting_id, seq)`); err != nil {
+		t.Fatal(err) // as the first 0003 left it
+	}
+	s, err := Open(ctx, Options{URL: url, Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'events_meeting'`,
+		schema).Scan(&n); err != nil || n != 0 {
+		t.Errorf("events_meeting indexes after opening: %d, %v", n, err)
+	}
 }
