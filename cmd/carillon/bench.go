@@ -266,7 +266,7 @@ func diskCommand(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dataDir := dataDirFlag(fs, "the data `DIR` whose storage to measure")
 	rate := fs.Float64("rate", 5000, "durable writes per second (`N`)")
-	pages := fs.Int("pages-per-request", 2, "4 KiB pages each write adds to its commit (`N`); a CreateAttendee writes about 2")
+	pages := fs.Int("pages-per-request", bench.PagesPerCreateAttendee, "4 KiB pages each write adds to its commit (`N`; a CreateAttendee's)")
 	duration := fs.Duration("duration", 10*time.Second, "measured time (`DURATION`)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to `FILE`")
 	if _, err := parseInterleaved(fs, args); err != nil {

@@ -20,6 +20,11 @@ const (
 	walFrames   = 1000
 )
 
+// PagesPerCreateAttendee is about how many pages a CreateAttendee adds to
+// the WAL's commit (31 frames for 16 additions, measured from the WAL's
+// frame headers).
+const PagesPerCreateAttendee = 2
+
 // maxDiskWrites bounds the writes of one run (their latencies are kept).
 const maxDiskWrites = 100_000_000
 

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,16 +23,14 @@ func holesFixture(t *testing.T, now time.Time, at []time.Time, destinations []in
 	t.Cleanup(func() { st.Close() })
 	m := meeting()
 	var es []*store.Event
-	for _, t := range at {
-		es = append(es, New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, t))
+	for _, when := range at {
+		es = append(es, New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, when))
 	}
 	if err := st.Write(ctx, func(w store.Writer) error {
 		for i, e := range es {
 			var dest []string
-			for _, d := range destinations {
-				if d == i {
-					dest = []string{"hook"}
-				}
+			if slices.Contains(destinations, i) {
+				dest = []string{"hook"}
 			}
 			if err := w.AppendEvents([]*store.Event{e}, dest); err != nil {
 				return err
