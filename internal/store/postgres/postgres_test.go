@@ -132,19 +132,27 @@ func TestAccountLocksAreApart(t *testing.T) {
 	}
 }
 
-// A database of the schema before delivery heads keeps its pending
-// deliveries in line once this version opens it.
-func TestMigrationFillsDeliveryHeads(t *testing.T) {
-	ctx := context.Background()
-	url, schema := pgtest.Schema(t)
+// emptySchema makes a schema of its own for a test to build an older
+// database in, and a connection configuration that works in it.
+func emptySchema(t *testing.T) (url, schema string, cfg *pgx.ConnConfig) {
+	t.Helper()
+	url, schema = pgtest.Schema(t)
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := createSchema(ctx, *cfg, schema); err != nil {
+	if err := createSchema(context.Background(), *cfg, schema); err != nil {
 		t.Fatal(err)
 	}
 	cfg.RuntimeParams["search_path"] = schema
+	return url, schema, cfg
+}
+
+// A database of the schema before delivery heads keeps its pending
+// deliveries in line once this version opens it.
+func TestMigrationFillsDeliveryHeads(t *testing.T) {
+	ctx := context.Background()
+	url, schema, cfg := emptySchema(t)
 	storetest.WriteOlderOutbox(t, stdlib.OpenDB(*cfg), dialect(), migrationFiles, 3)
 	s, err := Open(ctx, Options{URL: url, Schema: schema, MaxConns: 2})
 	if err != nil {
@@ -158,15 +166,7 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 // index of a meeting's events loses the index once this version opens it.
 func TestMigrationDropsEventsMeeting(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgtest.Schema(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := createSchema(ctx, *cfg, schema); err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
+	url, schema, cfg := emptySchema(t)
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 	migrations, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
