@@ -39,6 +39,8 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 			return diskCommand(args[1:], stdout, stderr)
 		case "targets":
 			return targetsCommand(args[1:], stdout, stderr)
+		case "growth":
+			return growthCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -239,24 +241,80 @@ func seedCommand(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: sqlite.FileIn(*dataDir), Synchronous: "NORMAL"})
+	if err := seed(ctx, *dataDir, *meetings, *per, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "serve it with --idle-timeout 0 --max-duration 0, or the lifecycle ends every seeded meeting")
+	return nil
+}
+
+// seed fills dataDir's store with meetings of per attendees each.
+func seed(ctx context.Context, dataDir string, meetings, per int, stdout io.Writer) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: sqlite.FileIn(dataDir), Synchronous: "NORMAL"})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	start := time.Now()
-	fmt.Fprintf(stdout, "seeding %s with %d meetings of %d attendees\n", *dataDir, *meetings, *per)
-	if err := bench.Seed(ctx, st, *meetings, *per, stdout); err != nil {
+	fmt.Fprintf(stdout, "seeding %s with %d meetings of %d attendees\n", dataDir, meetings, per)
+	err = bench.Seed(ctx, st, meetings, per, stdout)
+	if err = errors.Join(err, st.Close()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "done in %s; serve it with --idle-timeout 0 --max-duration 0, or the lifecycle ends every seeded meeting\n",
-		time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "seeded in %s\n", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// growthCommand checks the growth targets: a server on a filled store
+// against one on an empty store, both started here.
+func growthCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench growth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := dataDirFlag(fs, "data `DIR` of the filled store, seeded first if it holds none; no server may be running on it")
+	meetings := fs.Int("meetings", 1_000_000, "meetings to seed an empty --data-dir with (`N`)")
+	per := fs.Int("attendees-per-meeting", 10, "attendees of each seeded meeting (`N`)")
+	concurrency := fs.Int("concurrency", 32, "workers of the peak runs (`N`)")
+	duration := fs.Duration("duration", 10*time.Second, "each run (`DURATION`)")
+	jsonOut := fs.String("json", "", "also write the checks and every run as JSON to `FILE`")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tuneGC(800, 0) // as for bench: the load generator must not stall on its own collections
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	db := sqlite.FileIn(*dataDir)
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		if err := seed(ctx, *dataDir, *meetings, *per, stdout); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "counting what %s holds\n", db)
+	held, err := sqlite.Count(ctx, db)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.Growth(ctx, bench.GrowthConfig{Serve: []string{self, "serve"}, DataDir: *dataDir,
+		Stored:      bench.Stored{Meetings: held.Meetings, Attendees: held.Attendees, Bytes: held.Bytes},
+		Concurrency: *concurrency, Duration: *duration, Progress: stdout})
+	if err != nil {
+		return errors.Join(err, writeJSON(*jsonOut, rep))
+	}
+	fmt.Fprintf(stdout, "\nthe filled store: %d meetings and %d attendees in %d bytes, %.0f per attendee with its share of its meeting\n",
+		held.Meetings, held.Attendees, held.Bytes, rep.BytesPerAttendee)
+	if !bench.GrowthStoreLarge(rep.Stored) {
+		fmt.Fprintf(stdout, "the targets are set for %s: a smaller store meets none of them\n", bench.GrowthTargetSize())
+	}
+	met := printChecks(stdout, rep.Checks, "FOR COMPARISON")
+	fmt.Fprintf(stdout, "%d of %d targets met on %d cores\n", met, len(rep.Checks), runtime.NumCPU())
+	return writeJSON(*jsonOut, rep)
 }
 
 // diskCommand measures the floor that the data directory's storage sets
@@ -337,10 +395,19 @@ func targetsCommand(args []string, stdout, stderr io.Writer) error {
 		return errors.Join(err, writeJSON(*jsonOut, rep))
 	}
 	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tMEASURED\tMET\tTHE MACHINE ALONE\t")
+	met := printChecks(stdout, rep.Checks, "THE MACHINE ALONE")
+	fmt.Fprintf(stdout, "%d of %d targets met on %d cores (growth, memory and start-up: see bench growth)\n",
+		met, len(rep.Checks), runtime.NumCPU())
+	return writeJSON(*jsonOut, rep)
+}
+
+// printChecks prints checks as a table, each check's context under
+// contextHeader, and returns how many were met.
+func printChecks(out io.Writer, checks []bench.Check, contextHeader string) int {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "TARGET\tMEASURED\tMET\t%s\t\n", contextHeader)
 	met := 0
-	for _, ch := range rep.Checks {
+	for _, ch := range checks {
 		verdict := "no"
 		if ch.Met {
 			verdict, met = "yes", met+1
@@ -348,7 +415,5 @@ func targetsCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", ch.Target, ch.Measured, verdict, ch.Context)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d of %d targets met on %d cores (growth, memory and start-up need a filled store: see bench seed)\n",
-		met, len(rep.Checks), runtime.NumCPU())
-	return writeJSON(*jsonOut, rep)
+	return met
 }

@@ -40,6 +40,7 @@ Usage:
   carillon bench seed          fill a stopped server's data directory with meetings
   carillon bench disk          the latency the data directory's storage alone gives durable writes
   carillon bench targets       check a server against the performance targets
+  carillon bench growth        check the growth targets: servers it starts on a filled and an empty store
   carillon version             print the version
 `
 

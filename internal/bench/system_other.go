@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"errors"
 	"os"
 	"time"
 )
@@ -17,3 +18,9 @@ func datasync(f *os.File) error { return f.Sync() }
 
 // sleepPrecisely sleeps for about d.
 func sleepPrecisely(d time.Duration) { time.Sleep(d) }
+
+// peakResident would read a process's peak resident memory, which only
+// Linux's /proc offers here.
+func peakResident(pid int) (int64, error) {
+	return 0, errors.New("peak resident memory: only measured on Linux")
+}

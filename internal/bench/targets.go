@@ -70,11 +70,7 @@ func Targets(ctx context.Context, c *Client, cfg TargetsConfig) (*TargetsReport,
 			fmt.Fprintf(cfg.Progress, "measuring %s\n", name)
 		}
 		tr := &TargetRun{Name: name}
-		rc.Measure = func(begin bool) { // after the workload's setup
-			if begin {
-				settle()
-			}
-		}
+		rc.Measure = settleFirst
 		if ceiling {
 			cc := rc
 			cc.Duration = cfg.CeilingDuration

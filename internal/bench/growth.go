@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The growth targets: with this much stored, the peak figures stay within
+// targetGrowth of an empty store's, in this much memory, after this quick
+// a start.
+const (
+	targetGrowthMeetings  = 1_000_000
+	targetGrowthAttendees = 10_000_000
+	targetGrowth          = 1.5
+	targetResident        = 1 << 30 // bytes
+	targetStartUp         = 2 * time.Second
+)
+
+// Stored is what a data directory holds.
+type Stored struct {
+	Meetings  int64 `json:"meetings"`
+	Attendees int64 `json:"attendees"`
+	Bytes     int64 `json:"bytes"` // the database's files on disk
+}
+
+// GrowthConfig is one check of the growth targets.
+type GrowthConfig struct {
+	// Serve is the command line that starts a server: the carillon binary
+	// and "serve" (StartServer adds the rest).
+	Serve []string
+	// DataDir is the filled store's data directory, and Stored what it
+	// holds. The empty store is made beside it, on the same file system.
+	DataDir     string
+	Stored      Stored
+	Concurrency int           // workers of the peak runs
+	Duration    time.Duration // each run
+	Progress    io.Writer     // a line as each step starts; nil: none
+}
+
+// GrowthPhase is one server, on the empty or the filled store, and what
+// it did.
+type GrowthPhase struct {
+	Store             string       `json:"store"` // "empty" or "filled"
+	StartUpMs         float64      `json:"startUpMs"`
+	PeakResidentBytes int64        `json:"peakResidentBytes,omitempty"`
+	Runs              []*TargetRun `json:"runs"`
+}
+
+// GrowthReport is the outcome of Growth.
+type GrowthReport struct {
+	Stored Stored `json:"stored"`
+	// BytesPerAttendee is the filled database's size over its attendees:
+	// an attendee's own row and index entries, and its share of its
+	// meeting's.
+	BytesPerAttendee float64        `json:"bytesPerAttendee"`
+	Checks           []Check        `json:"checks"`
+	Phases           []*GrowthPhase `json:"phases"`
+}
+
+// growthRuns are the peak runs compared between the stores: the figure of
+// each throughput target, reads first and batches last (see Targets).
+var growthRuns = []struct {
+	workload, op string
+	workers      int // 0: the configured concurrency
+	items        bool
+}{
+	{"get-attendee", "GetAttendee", 0, false},
+	{"get-meeting", "GetMeeting", 0, false},
+	{"create-attendee", "CreateAttendee", 0, false},
+	{"batch-create-attendee", "BatchCreateAttendee", targetsBatchWorkers, true},
+}
+
+// Growth checks the growth targets: it starts a server on an empty store
+// and then one on the filled store, each as an operator would, times their
+// start-up, runs each throughput target's peak against them, and reads the
+// filled server's peak resident memory. The empty store is removed after.
+// On an error the report holds the phases measured until then.
+func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
+	rep := &GrowthReport{Stored: cfg.Stored}
+	if cfg.Stored.Attendees > 0 {
+		rep.BytesPerAttendee = float64(cfg.Stored.Bytes) / float64(cfg.Stored.Attendees)
+	}
+	empty, err := os.MkdirTemp(filepath.Dir(filepath.Clean(cfg.DataDir)), ".carillon-growth-empty-")
+	if err != nil {
+		return rep, err
+	}
+	defer os.RemoveAll(empty)
+	for _, p := range []struct{ name, dir string }{{"empty", empty}, {"filled", cfg.DataDir}} {
+		phase, err := growthPhase(ctx, cfg, p.name, p.dir)
+		if phase != nil {
+			rep.Phases = append(rep.Phases, phase)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("%s store: %w", p.name, err)
+		}
+	}
+	rep.Checks = growthChecks(cfg.Stored, rep.Phases[0], rep.Phases[1])
+	return rep, nil
+}
+
+// growthPhase starts a server on dir, measures it, and stops it.
+func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string) (phase *GrowthPhase, err error) {
+	progress := func(format string, args ...any) {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, format+"\n", args...)
+		}
+	}
+	progress("starting a server on the %s store (%s)", name, dir)
+	settle()
+	srv, err := StartServer(ctx, cfg.Serve, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, srv.Stop()) }()
+	phase = &GrowthPhase{Store: name, StartUpMs: ms(srv.StartUp)}
+	progress("  ready in %.0f ms", phase.StartUpMs)
+	c, err := NewClient(srv.Endpoint, "test", "test", "us-east-1", max(cfg.Concurrency, targetsBatchWorkers))
+	if err != nil {
+		return phase, err
+	}
+	defer c.Close()
+	for _, r := range growthRuns {
+		workers := r.workers
+		if workers == 0 {
+			workers = cfg.Concurrency
+		}
+		progress("  measuring %s at its peak", r.workload)
+		res, err := Run(ctx, c, Config{Workload: r.workload, Concurrency: workers, Duration: cfg.Duration,
+			BatchSize: targetsBatchSize, Measure: settleFirst})
+		if err != nil {
+			return phase, fmt.Errorf("%s: %w", r.workload, err)
+		}
+		phase.Runs = append(phase.Runs, &TargetRun{Name: r.workload + " at its peak", Result: res})
+	}
+	if phase.PeakResidentBytes, err = srv.PeakResident(); err != nil {
+		progress("  peak resident memory not measured: %v", err)
+		err = nil
+	}
+	return phase, nil
+}
+
+// settleFirst is a Config.Measure that writes out the machine's dirty
+// pages before the measured time begins.
+func settleFirst(begin bool) {
+	if begin {
+		settle()
+	}
+}
+
+// GrowthStoreLarge reports whether a store holds as much as the growth
+// targets are set for: a smaller one meets none of them, since it shows
+// nothing about one that large.
+func GrowthStoreLarge(stored Stored) bool {
+	return stored.Meetings >= targetGrowthMeetings && stored.Attendees >= targetGrowthAttendees
+}
+
+// GrowthTargetSize describes the store the growth targets are set for.
+func GrowthTargetSize() string {
+	return fmt.Sprintf("%d meetings and %d attendees", targetGrowthMeetings, targetGrowthAttendees)
+}
+
+// growthChecks judges the growth targets from the two phases.
+func growthChecks(stored Stored, empty, filled *GrowthPhase) []Check {
+	var checks []Check
+	for i, r := range growthRuns {
+		before, after := opOf(empty.Runs[i].Result, r.op), opOf(filled.Runs[i].Result, r.op)
+		was, is, unit := before.PerSecond, after.PerSecond, "/s"
+		if r.items {
+			was, is, unit = before.ItemsPerS, after.ItemsPerS, " attendees/s"
+		}
+		slower := 0.0
+		if is > 0 {
+			slower = was / is
+		}
+		c := judged(fmt.Sprintf("%s on the filled store within %.1fx of the empty", r.op, targetGrowth), after,
+			fmt.Sprintf("%.0f%s, %.2fx", is, unit, slower), is > 0 && slower <= targetGrowth && before.ErrorCount == 0)
+		c.Context = fmt.Sprintf("empty store %.0f%s", was, unit)
+		checks = append(checks, c)
+	}
+	resident := Check{Target: fmt.Sprintf("resident memory on the filled store at most %d MiB", targetResident>>20),
+		Measured: "not measured"}
+	if filled.PeakResidentBytes > 0 {
+		resident.Measured = fmt.Sprintf("%d MiB at most", filled.PeakResidentBytes>>20)
+		resident.Met = filled.PeakResidentBytes <= targetResident
+		resident.Context = fmt.Sprintf("empty store %d MiB", empty.PeakResidentBytes>>20)
+	}
+	startUp := Check{Target: fmt.Sprintf("start-up on the filled store at most %s", targetStartUp),
+		Measured: fmt.Sprintf("%.0f ms", filled.StartUpMs), Met: filled.StartUpMs <= ms(targetStartUp),
+		Context: fmt.Sprintf("empty store %.0f ms", empty.StartUpMs)}
+	checks = append(checks, resident, startUp)
+	if !GrowthStoreLarge(stored) {
+		for i := range checks {
+			checks[i].Met = false
+		}
+	}
+	return checks
+}
