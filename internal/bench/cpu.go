@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -35,16 +34,6 @@ func processCPU(url string) (float64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("%s has no process_cpu_seconds_total", url)
-}
-
-// ownCPU is the CPU time (user and system) this process has used, in
-// seconds (0 if getrusage fails).
-func ownCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // MachineCPU is how the machine's cores spent a run, as fractions of their

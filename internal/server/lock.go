@@ -1,33 +1,26 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/gofrs/flock"
 )
 
 // dirLock keeps a second process from opening the same data directory: two
 // writers would defeat the group commit's single-writer design.
-type dirLock struct{ f *os.File }
+type dirLock struct{ l *flock.Flock }
 
 func lockDir(dir string) (*dirLock, error) {
-	path := filepath.Join(dir, "LOCK")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	l := flock.New(filepath.Join(dir, "LOCK"))
+	locked, err := l.TryLock()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data directory %s is in use by another carillon process", dir)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	if !locked {
+		return nil, fmt.Errorf("data directory %s is in use by another carillon process", dir)
 	}
-	return &dirLock{f: f}, nil
+	return &dirLock{l: l}, nil
 }
 
-func (l *dirLock) release() error {
-	return l.f.Close() // closing the descriptor drops the lock
-}
+func (l *dirLock) release() error { return l.l.Unlock() }
