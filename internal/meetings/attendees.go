@@ -124,88 +124,61 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 
 // addAttendees adds the attendees of several requests, for one meeting or
 // several, in a transaction: the meetings are locked, so that ceilings and
-// ExternalUserIds hold under any concurrency; one read finds the
-// ExternalUserIds the meetings have (those with attendees); one insert adds
-// the new attendees; one statement counts them; their events follow. A
-// repeated ExternalUserId (also within one request) gets the existing
-// attendee; an attendee that breaks a capability rule or finds its meeting
-// full gets its error; the others are added. meetings holds the locked
-// meetings by ID (their counts are kept current); a job whose meeting is
-// missing, ended, another account's or another region's gets NotFound.
+// ExternalUserIds hold under any concurrency; one insert adds the new
+// attendees; one statement counts them; their events follow. A repeated
+// ExternalUserId (also within one request) gets the existing attendee; an
+// attendee that breaks a capability rule or finds its meeting full gets its
+// error; the others are added. meetings holds the locked meetings by ID
+// (their counts are kept current); a job whose meeting is missing, ended,
+// another account's or another region's gets NotFound.
+//
+// Nearly every ExternalUserId is new, so the additions are first planned
+// as though all were, and inserted by a statement that changes nothing if
+// one is taken after all: no lookup. Only when that insert finds one
+// taken, or the plan refused an attendee (who, had its ExternalUserId been
+// taken, would have been given the existing attendee instead), is the
+// plan made again from one read of the ExternalUserIds the meetings have.
 func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
-	var keys []store.AttendeeKey
-	seen := map[store.AttendeeKey]bool{}
+	look := false
 	for _, j := range jobs {
 		j.err, j.res = nil, nil
-		m := meetings[j.meetingID]
-		if m == nil || !j.caller.sees(m) {
+		if m := meetings[j.meetingID]; m == nil || !j.caller.sees(m) {
 			j.err = meetingNotFound(j.meetingID)
-			continue
 		}
-		if m.AttendeeCount == 0 && !j.lookAlways {
-			continue // locked and empty: no ExternalUserId to find
-		}
-		for _, it := range j.items {
-			k := store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
+		look = look || j.lookAlways
 	}
-	var existing []store.Attendee
-	if len(keys) > 0 {
-		var err error
-		if existing, err = w.AttendeesByExternalIDs(keys); err != nil {
+	keyID, now := s.keys.ActiveID(), s.nowUTC()
+	known := map[store.AttendeeKey]*store.Attendee{}
+	fresh, newPer, refused := planAttendees(jobs, meetings, known, keyID, now)
+	if !look && !refused && len(fresh) > 0 {
+		free, err := w.InsertAttendeesIfFree(fresh)
+		if err != nil {
 			return err
 		}
+		look = !free
 	}
-	known := make(map[store.AttendeeKey]*store.Attendee, len(keys))
-	for i := range existing {
-		known[store.AttendeeKey{MeetingID: existing[i].MeetingID, ExternalUserID: existing[i].ExternalUserID}] = &existing[i]
-	}
-	var fresh []*store.Attendee
-	newPer := map[string]int{} // new attendees per meeting
-	keyID, now := s.keys.ActiveID(), s.nowUTC()
-	for _, j := range jobs {
-		if j.err != nil {
-			continue
+	if look || refused {
+		var err error
+		if known, err = lookUpAttendees(w, jobs, meetings); err != nil {
+			return err
 		}
-		m := meetings[j.meetingID]
-		j.res = make([]added, len(j.items))
-		for i, it := range j.items {
-			if known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] != nil {
-				continue // filled in below, once new attendees have their Seq
+		fresh, newPer, _ = planAttendees(jobs, meetings, known, keyID, now)
+		if len(fresh) > 0 {
+			if err := w.InsertAttendees(fresh); err != nil {
+				if errors.Is(err, store.ErrDuplicate) {
+					// Taken after all, which the meetings' locks leave only to
+					// a count that disagrees with the rows: the run again
+					// looks every ExternalUserId up.
+					for _, j := range jobs {
+						j.lookAlways = true
+					}
+					return errRetry
+				}
+				return err
 			}
-			caps, err := resolveCapabilities(it.Capabilities, m.Details.Features)
-			if err != nil {
-				j.res[i].err = apierr.As(err)
-				continue
-			}
-			if m.AttendeeCount+newPer[m.ID] >= m.MaxAttendees {
-				j.res[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
-				continue
-			}
-			a := &store.Attendee{ID: j.ids[i], MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
-				Capabilities: caps, TokenKeyID: keyID, TokenSalt: j.salts[i], CreatedAt: now}
-			fresh = append(fresh, a)
-			newPer[m.ID]++
-			known[store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}] = a
 		}
 	}
 	if len(fresh) > 0 {
-		if err := w.InsertAttendees(fresh); err != nil {
-			if errors.Is(err, store.ErrDuplicate) {
-				// Taken after all, which the meetings' locks leave only to
-				// a count that disagrees with the rows: the run again
-				// looks every ExternalUserId up.
-				for _, j := range jobs {
-					j.lookAlways = true
-				}
-				return errRetry
-			}
-			return err
-		}
 		byMeeting := map[string][]*store.Event{}
 		var order []string
 		for _, a := range fresh {
@@ -231,6 +204,77 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 		}
 	}
 	return nil
+}
+
+// lookUpAttendees reads the attendees that the jobs' ExternalUserIds name
+// in their meetings, but for meetings that are locked and empty (unless a
+// job must look always).
+func lookUpAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) (map[store.AttendeeKey]*store.Attendee, error) {
+	var keys []store.AttendeeKey
+	seen := map[store.AttendeeKey]bool{}
+	for _, j := range jobs {
+		if j.err != nil || meetings[j.meetingID].AttendeeCount == 0 && !j.lookAlways {
+			continue
+		}
+		for _, it := range j.items {
+			k := store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: it.ExternalUserId}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	known := make(map[store.AttendeeKey]*store.Attendee, len(keys))
+	if len(keys) == 0 {
+		return known, nil
+	}
+	existing, err := w.AttendeesByExternalIDs(keys)
+	if err != nil {
+		return nil, err
+	}
+	for i := range existing {
+		known[store.AttendeeKey{MeetingID: existing[i].MeetingID, ExternalUserID: existing[i].ExternalUserID}] = &existing[i]
+	}
+	return known, nil
+}
+
+// planAttendees decides each item of the jobs given the attendees known
+// to exist: an existing one's is left for the caller to fill in, the rest
+// are new (and become known, so that a repeat within the jobs gets the
+// same one) or refused with their error. It returns the new attendees,
+// how many each meeting gains, and whether any item was refused.
+func planAttendees(jobs []*attendeeJob, meetings map[string]*store.Meeting, known map[store.AttendeeKey]*store.Attendee,
+	keyID uint32, now time.Time) (fresh []*store.Attendee, newPer map[string]int, refused bool) {
+	newPer = map[string]int{}
+	for _, j := range jobs {
+		if j.err != nil {
+			continue
+		}
+		m := meetings[j.meetingID]
+		j.res = make([]added, len(j.items))
+		for i, it := range j.items {
+			k := store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}
+			if known[k] != nil {
+				continue // filled in once new attendees have their Seq
+			}
+			caps, err := resolveCapabilities(it.Capabilities, m.Details.Features)
+			if err != nil {
+				j.res[i].err, refused = apierr.As(err), true
+				continue
+			}
+			if m.AttendeeCount+newPer[m.ID] >= m.MaxAttendees {
+				j.res[i].err = apierr.New(apierr.LimitExceeded, "Meeting <%s> has reached its maximum of %d attendees", m.ID, m.MaxAttendees)
+				refused = true
+				continue
+			}
+			a := &store.Attendee{ID: j.ids[i], MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: it.ExternalUserId,
+				Capabilities: caps, TokenKeyID: keyID, TokenSalt: j.salts[i], CreatedAt: now}
+			fresh = append(fresh, a)
+			newPer[m.ID]++
+			known[k] = a
+		}
+	}
+	return fresh, newPer, refused
 }
 
 // adder combines the attendee additions of concurrent requests into one

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
@@ -229,5 +230,102 @@ func TestAnEmptyCountIsNotTrustedTwice(t *testing.T) {
 	}
 	if again.AttendeeId != first.AttendeeId || again.JoinToken != first.JoinToken {
 		t.Fatal("a repeat returned another attendee")
+	}
+}
+
+// additions adds attendees to a meeting of s in one BatchCreateAttendee and
+// returns the attendees and the refused items' codes by ExternalUserId.
+func additions(t *testing.T, s *Service, c Caller, meetingID string, items ...model.CreateAttendeeRequestItem) (map[string]model.Attendee, map[string]string) {
+	t.Helper()
+	out, err := s.BatchCreateAttendee(context.Background(), c, &model.BatchCreateAttendeeInput{MeetingId: meetingID, Attendees: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, refused := map[string]model.Attendee{}, map[string]string{}
+	for _, a := range out.Attendees {
+		added[a.ExternalUserId] = a
+	}
+	for _, e := range out.Errors {
+		refused[e.ExternalUserId] = e.ErrorCode
+	}
+	return added, refused
+}
+
+func item(externalUserID string) model.CreateAttendeeRequestItem {
+	return model.CreateAttendeeRequestItem{ExternalUserId: externalUserID}
+}
+
+// An addition that finds an ExternalUserId taken gets the attendee who has
+// it, while the new ones beside it are added, each once, with one event
+// each: whether the insert tried first found it taken, or a refusal in the
+// plan made the run look the ExternalUserIds up first.
+func TestAdditionsBesideTakenExternalUserIds(t *testing.T) {
+	var st store.Store
+	s := testService(t, func(inner store.Store) store.Store { st = inner; return inner })
+	c := Caller{AccountID: "000000000000", Region: "us-east-1"}
+	ctx := context.Background()
+	m, err := s.CreateMeeting(ctx, c, &model.CreateMeetingInput{ClientRequestToken: "token", MediaRegion: "us-east-1",
+		ExternalMeetingId: "meeting", MeetingFeatures: &model.MeetingFeaturesConfiguration{Attendee: &model.AttendeeFeatures{MaxCount: new(4)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := additions(t, s, c, m.MeetingId, item("alice"))
+
+	// The insert finds alice taken; bob and carol are new.
+	added, refused := additions(t, s, c, m.MeetingId, item("bob"), item("alice"), item("carol"), item("bob"))
+	if len(refused) != 0 || len(added) != 3 {
+		t.Fatalf("added %v, refused %v", added, refused)
+	}
+	if added["alice"].AttendeeId != first["alice"].AttendeeId || added["alice"].JoinToken != first["alice"].JoinToken {
+		t.Error("a taken ExternalUserId got another attendee")
+	}
+
+	second := added
+
+	// The meeting has room for one more: dave is refused in the plan,
+	// which makes the run look alice up and give her the one she has
+	// rather than refuse her too; erin takes the last place.
+	unable := &model.AttendeeCapabilities{Audio: "SendReceive", Video: "Send", Content: "Receive"} // content needs video reception
+	added, refused = additions(t, s, c, m.MeetingId, model.CreateAttendeeRequestItem{ExternalUserId: "dave", Capabilities: unable},
+		model.CreateAttendeeRequestItem{ExternalUserId: "alice", Capabilities: unable}, item("erin"), item("frank"))
+	if len(added) != 2 || added["alice"].AttendeeId != first["alice"].AttendeeId || added["erin"].AttendeeId == "" {
+		t.Errorf("added %v", added)
+	}
+	if refused["dave"] != "BadRequest" || refused["frank"] != "ResourceLimitExceeded" || len(refused) != 2 {
+		t.Errorf("refused %v", refused)
+	}
+
+	// Full: a taken ExternalUserId still gets its attendee.
+	again, err := s.CreateAttendee(ctx, c, &model.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: "carol"})
+	if err != nil {
+		t.Fatalf("a repeat in a full meeting: %v", err)
+	}
+	if again.AttendeeId != second["carol"].AttendeeId {
+		t.Fatalf("a repeat in a full meeting: %+v", again)
+	}
+
+	list, err := s.ListAttendees(ctx, c, &model.ListAttendeesInput{MeetingId: m.MeetingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range list.Attendees {
+		names = append(names, a.ExternalUserId)
+	}
+	if fmt.Sprint(names) != "[alice bob carol erin]" {
+		t.Errorf("attendees %v, want alice, bob, carol and erin once each", names)
+	}
+	var joined []string
+	err = st.View(ctx, func(r store.Reader) error {
+		es, err := r.EventsAfter(0, 100)
+		for _, e := range es {
+			if e.Type == events.AttendeeAdded {
+				joined = append(joined, e.Type)
+			}
+		}
+		return err
+	})
+	if err != nil || len(joined) != 4 {
+		t.Errorf("attendee events %v, %v; want one for each of the four", joined, err)
 	}
 }

@@ -213,6 +213,10 @@ type Writer interface {
 	// their Seq (increasing in the order given), and counts them on their
 	// meetings; ErrDuplicate if an ExternalUserId is taken in a meeting.
 	InsertAttendees(as []*Attendee) error
+	// InsertAttendeesIfFree is InsertAttendees for attendees expected to
+	// be new: if an ExternalUserId of theirs is taken in its meeting, it
+	// changes nothing and returns false, and the transaction goes on.
+	InsertAttendeesIfFree(as []*Attendee) (bool, error)
 	// DeleteAttendee removes an attendee; ErrNotFound if there is none.
 	DeleteAttendee(meetingID, attendeeID string) error
 	// UpdateCapabilities sets one attendee's capabilities.

@@ -88,6 +88,7 @@ func dialect() *sqlstore.Dialect {
 		Placeholders:      func(q string) string { return q },
 		IsUniqueViolation: isUniqueViolation,
 		ConsecutiveIDs:    true,
+		StatementRollback: true,
 		JSONRows:          "json_each(?) AS t",
 	}
 }

@@ -32,6 +32,10 @@ type Dialect struct {
 	// its table; not of PostgreSQL, whose concurrent transactions draw from
 	// one sequence. Otherwise the keys are read back with RETURNING.
 	ConsecutiveIDs bool
+	// StatementRollback says that a statement failing on a constraint
+	// undoes only its own changes and leaves the transaction going on: true
+	// of SQLite; PostgreSQL fails the whole transaction.
+	StatementRollback bool
 	// LockAccount is a statement that takes a lock, held to the end of the
 	// transaction, on the meetings of the account given as its parameter;
 	// empty where writes are serialized anyway (SQLite's single writer).
@@ -657,6 +661,34 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 		t.count(id, counts[id])
 	}
 	return nil
+}
+
+// InsertAttendeesIfFree inserts attendees unless an ExternalUserId of
+// theirs is taken in its meeting. Where a failed statement undoes only
+// itself, the insert is simply tried: one that fails on the ExternalUserId
+// index changed nothing. Elsewhere, or when the attendees need more than
+// one statement, the ExternalUserIds are looked up first.
+func (t *Tx) InsertAttendeesIfFree(as []*store.Attendee) (bool, error) {
+	if !t.d.StatementRollback || len(as) > maxRowsPerStatement {
+		keys := make([]store.AttendeeKey, len(as))
+		for i, a := range as {
+			keys[i] = store.AttendeeKey{MeetingID: a.MeetingID, ExternalUserID: a.ExternalUserID}
+		}
+		taken, err := t.AttendeesByExternalIDs(keys)
+		if err != nil || len(taken) > 0 {
+			return false, err
+		}
+		return true, t.InsertAttendees(as)
+	}
+	dirty := t.dirty
+	err := t.InsertAttendees(as)
+	if errors.Is(err, store.ErrDuplicate) {
+		// The insert is the first statement InsertAttendees runs, and
+		// the only one that can fail this way: nothing changed.
+		t.dirty = dirty
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // insertAttendeeRows inserts attendees with one multi-row statement, whose

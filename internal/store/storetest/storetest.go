@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"BulkInserts", testBulkInserts},
 		{"ManyDeliveries", testManyDeliveries},
 		{"SeveralMeetingsAtOnce", testSeveralMeetingsAtOnce},
+		{"InsertAttendeesIfFree", testInsertAttendeesIfFree},
 		{"OutboxOrderAndRetries", testOutboxOrderAndRetries},
 		{"OutboxDeadLetters", testOutboxDeadLetters},
 		{"OutboxEventsAfterAndPurge", testOutboxEventsAfterAndPurge},
@@ -1222,4 +1223,44 @@ func testSeveralMeetingsAtOnce(t *testing.T, s store.Store) {
 			t.Fatalf("meeting %s: AttendeeCount %d, want %d", m.ExternalMeetingID, n, want)
 		}
 	}
+}
+
+// testInsertAttendeesIfFree tries additions whose ExternalUserIds may be
+// taken: one that finds one taken changes nothing, and the transaction goes
+// on to commit what follows it.
+func testInsertAttendeesIfFree(t *testing.T, s store.Store) {
+	m := newMeeting("111111111111", "tok")
+	insertMeeting(t, s, m)
+	insertAttendee(t, s, newAttendee(m, "alice"))
+	bob, carol, dave := newAttendee(m, "bob"), newAttendee(m, "carol"), newAttendee(m, "dave")
+	write(t, s, func(w store.Writer) error {
+		for _, as := range [][]*store.Attendee{{newAttendee(m, "bob"), newAttendee(m, "alice")}, {newAttendee(m, "alice")}} {
+			if free, err := w.InsertAttendeesIfFree(as); free || err != nil {
+				return fmt.Errorf("%d attendees, one of them alice: free %v, %v", len(as), free, err)
+			}
+		}
+		for _, as := range [][]*store.Attendee{{bob, carol}, {dave}} {
+			if free, err := w.InsertAttendeesIfFree(as); !free || err != nil {
+				return fmt.Errorf("%d new attendees: free %v, %v", len(as), free, err)
+			}
+		}
+		if !(0 < bob.Seq && bob.Seq < carol.Seq && carol.Seq < dave.Seq) {
+			return fmt.Errorf("seqs %d, %d, %d", bob.Seq, carol.Seq, dave.Seq)
+		}
+		return nil
+	})
+	if n := getMeeting(t, s, m.AccountID, m.ID).AttendeeCount; n != 4 {
+		t.Errorf("AttendeeCount = %d, want 4", n)
+	}
+	read(t, s, func(r store.Reader) error {
+		as, err := r.Attendees(m.ID, 0, 10)
+		var names []string
+		for _, a := range as {
+			names = append(names, a.ExternalUserID)
+		}
+		if err != nil || fmt.Sprint(names) != "[alice bob carol dave]" {
+			return fmt.Errorf("attendees %v, %v", names, err)
+		}
+		return nil
+	})
 }
