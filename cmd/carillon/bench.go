@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -265,50 +267,66 @@ func seed(ctx context.Context, dataDir string, meetings, per int, stdout io.Writ
 	if err = errors.Join(err, st.Close()); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dataDir, seededMark), fmt.Appendf(nil, "%d meetings of %d attendees, %s\n",
+		meetings, per, time.Now().UTC().Format(time.RFC3339)), 0o600); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "seeded in %s\n", time.Since(start).Round(time.Second))
 	return nil
 }
+
+// seededMark is the file bench seed leaves in a data directory it filled:
+// bench growth writes into the store it measures, so it takes only one
+// that the bench made.
+const seededMark = "bench-seeded"
 
 // growthCommand checks the growth targets: a server on a filled store
 // against one on an empty store, both started here.
 func growthCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench growth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := dataDirFlag(fs, "data `DIR` of the filled store, seeded first if it holds none; no server may be running on it")
+	dataDir := fs.String("data-dir", "", "data `DIR` of the filled store (required): seeded first if it holds none; the runs write to it")
 	meetings := fs.Int("meetings", 1_000_000, "meetings to seed an empty --data-dir with (`N`)")
 	per := fs.Int("attendees-per-meeting", 10, "attendees of each seeded meeting (`N`)")
+	sample := fs.Int("sample", 1_000_000, "attendees of the filled store, drawn at random, that its read runs read (`N`)")
 	concurrency := fs.Int("concurrency", 32, "workers of the peak runs (`N`)")
 	duration := fs.Duration("duration", 10*time.Second, "each run (`DURATION`)")
 	jsonOut := fs.String("json", "", "also write the checks and every run as JSON to `FILE`")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
+	if *dataDir == "" {
+		return errors.New("bench growth: --data-dir is required: a directory of its own, which it fills and writes to")
+	}
+	if *sample < 1 {
+		return errors.New("bench growth: --sample must be at least 1")
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	tuneGC(800, 0) // as for bench: the load generator must not stall on its own collections
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// On SIGTERM too, so that the servers it started are stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db := sqlite.FileIn(*dataDir)
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	_, noStore := os.Stat(sqlite.FileIn(*dataDir))
+	_, unmarked := os.Stat(filepath.Join(*dataDir, seededMark))
+	switch {
+	case errors.Is(noStore, os.ErrNotExist):
 		if err := seed(ctx, *dataDir, *meetings, *per, stdout); err != nil {
 			return err
 		}
+	case unmarked != nil:
+		return fmt.Errorf("bench growth: %s holds a store that bench seed did not fill; the runs would write into it: give bench growth a directory of its own", *dataDir)
 	}
-	fmt.Fprintf(stdout, "counting what %s holds\n", db)
-	held, err := sqlite.Count(ctx, db)
-	if err != nil {
-		return err
-	}
-	rep, err := bench.Growth(ctx, bench.GrowthConfig{Serve: []string{self, "serve"}, DataDir: *dataDir,
-		Stored:      bench.Stored{Meetings: held.Meetings, Attendees: held.Attendees, Bytes: held.Bytes},
+	rep, err := bench.Growth(ctx, bench.GrowthConfig{Serve: []string{self, "serve"}, DataDir: *dataDir, Sample: *sample,
 		Concurrency: *concurrency, Duration: *duration, Progress: stdout})
 	if err != nil {
 		return errors.Join(err, writeJSON(*jsonOut, rep))
 	}
-	fmt.Fprintf(stdout, "\nthe filled store: %d meetings and %d attendees in %d bytes, %.0f per attendee with its share of its meeting\n",
-		held.Meetings, held.Attendees, held.Bytes, rep.BytesPerAttendee)
+	fmt.Fprintf(stdout, "\nthe filled store: %d meetings and %d attendees in %d bytes, %.0f per attendee with its share of its meeting;\n",
+		rep.Stored.Meetings, rep.Stored.Attendees, rep.Stored.Bytes, rep.BytesPerAttendee)
+	fmt.Fprintf(stdout, "its reads spread over %d of its attendees, drawn at random\n", rep.Sampled)
 	if !bench.GrowthStoreLarge(rep.Stored) {
 		fmt.Fprintf(stdout, "the targets are set for %s: a smaller store meets none of them\n", bench.GrowthTargetSize())
 	}

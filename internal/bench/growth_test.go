@@ -3,6 +3,8 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
 )
 
 func phase(name string, startUpMs float64, resident int64, getAttendee, batchItems float64) *GrowthPhase {
@@ -18,7 +20,7 @@ func phase(name string, startUpMs float64, resident int64, getAttendee, batchIte
 }
 
 func TestGrowthChecks(t *testing.T) {
-	large := Stored{Meetings: 1_000_000, Attendees: 10_000_000, Bytes: 3 << 30}
+	large := sqlite.Contents{Meetings: 1_000_000, Attendees: 10_000_000, Bytes: 3 << 30}
 	empty := phase("empty", 30, 200<<20, 30_000, 90_000)
 	filled := phase("filled", 25, 900<<20, 20_000, 60_000) // 1.5x slower: the bound itself
 	checks := growthChecks(large, empty, filled)
@@ -46,7 +48,7 @@ func TestGrowthChecks(t *testing.T) {
 	}
 
 	// A store smaller than the targets' meets none of them, however fast.
-	for _, c := range growthChecks(Stored{Meetings: 999_999, Attendees: 10_000_000}, empty, filled) {
+	for _, c := range growthChecks(sqlite.Contents{Meetings: 999_999, Attendees: 10_000_000}, empty, filled) {
 		if c.Met {
 			t.Errorf("met on a small store: %+v", c)
 		}
@@ -56,6 +58,16 @@ func TestGrowthChecks(t *testing.T) {
 	filled.PeakResidentBytes = 0
 	if c := growthChecks(large, empty, filled)[len(growthRuns)]; c.Met || c.Measured != "not measured" {
 		t.Errorf("unread memory: %+v", c)
+	}
+
+	// Without a figure on the empty store, or with errors there, there is
+	// nothing to compare with: not met, and the errors are said.
+	nothing := phase("empty", 30, 200<<20, 30_000, 90_000)
+	nothing.Runs[0].Result = run1("GetAttendee", OpResult{})
+	nothing.Runs[1].Result = run1("GetMeeting", OpResult{Requests: 100, PerSecond: 30_000, ErrorCount: 7})
+	checks = growthChecks(large, nothing, phase("filled", 25, 900<<20, 20_000, 60_000))
+	if checks[0].Met || checks[1].Met || !strings.Contains(checks[1].Context, "7 errors") || !checks[2].Met {
+		t.Errorf("against an empty store that measured nothing or failed: %+v", checks[:3])
 	}
 
 	// A filled store whose run failed meets nothing.

@@ -18,7 +18,11 @@ type Config struct {
 	Rate        float64       // requests per second (open loop); 0: as fast as the workers go
 	Duration    time.Duration // measured time
 	BatchSize   int           // attendees per BatchCreateAttendee
-	Progress    io.Writer     // live progress lines; nil: none
+	// Attendees, when set, are what get-attendee and get-meeting read (a
+	// meeting ID and an attendee ID each, and those attendees' meetings)
+	// instead of rows of their own making: a sample of a filled store.
+	Attendees [][2]string
+	Progress  io.Writer // live progress lines; nil: none
 	// Measure, when set, is called as the measured time begins (true) and
 	// ends (false), after the workload's setup: what the caller times or
 	// profiles is then the run alone.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,10 +33,12 @@ type Server struct {
 const serverReadyWithin = time.Minute
 
 // StartServer runs serve (a command line that starts a server, such as the
-// carillon binary and "serve") on dataDir, with every meeting kept until
-// deleted (a filled store's meetings would otherwise end while it is
-// measured) and its API and ops listeners on free loopback ports, and waits
-// until it answers ready.
+// carillon binary and "serve") on the SQLite store in dataDir, with every
+// meeting kept until deleted (a filled store's meetings would otherwise end
+// while it is measured) and its API and ops listeners on free loopback
+// ports, and waits until it answers ready. The server gets no CARILLON_*
+// variable of the environment: those would choose another store, other
+// credentials, limits or webhooks than the ones measured.
 func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, error) {
 	if len(serve) == 0 {
 		return nil, errors.New("start server: no command")
@@ -48,8 +51,8 @@ func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	args := append(serve[1:len(serve):len(serve)], "--data-dir", dataDir, "--listen", api, "--ops-listen", ops,
-		"--idle-timeout", "0", "--max-duration", "0", "--log-level", "warn")
+	args := append(serve[1:len(serve):len(serve)], "--store", "sqlite", "--data-dir", dataDir, "--listen", api,
+		"--ops-listen", ops, "--idle-timeout", "0", "--max-duration", "0", "--log-level", "warn")
 	s := &Server{
 		Endpoint:   "http://" + api,
 		MetricsURL: "http://" + ops + "/metrics",
@@ -59,6 +62,11 @@ func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, 
 	}
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CARILLON_") {
+			s.cmd.Env = append(s.cmd.Env, kv)
+		}
+	}
 	start := time.Now()
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
@@ -85,22 +93,37 @@ func (s *Server) awaitReady(ctx context.Context, url string) error {
 		if err != nil {
 			return err
 		}
+		ready := false
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			ready = resp.StatusCode == http.StatusOK
 		}
-		select {
-		case <-s.exited:
+		// Checked after an answer too: a server that could not listen
+		// exits, and what answered was another process on that port.
+		if s.hasExited() {
 			return fmt.Errorf("server exited before it was ready (%v): %s", s.err, s.stderr.String())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
+		}
+		if ready {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("server not ready after %s: %s", serverReadyWithin, s.stderr.String())
 		}
+		select {
+		case <-s.exited: // reported at the next round
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) hasExited() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -108,10 +131,13 @@ func (s *Server) awaitReady(ctx context.Context, url string) error {
 func (s *Server) PeakResident() (int64, error) { return peakResident(s.cmd.Process.Pid) }
 
 // Stop asks the server to shut down as an operator would (SIGINT), kills
-// it if it has not within a minute, and reports how it ended.
+// it if it has not within a minute or cannot be asked (Windows), and
+// reports how it ended once it is reaped.
 func (s *Server) Stop() error {
 	if err := s.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
+		s.cmd.Process.Kill() //nolint:errcheck // reaped below either way
+		<-s.exited
+		return nil
 	}
 	select {
 	case <-s.exited:

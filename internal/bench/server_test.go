@@ -8,17 +8,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestMain lets the test binary stand in for a server that StartServer
-// runs: with CARILLON_BENCH_FAKE_SERVER set, it parses serve's flags,
-// answers ready on --ops-listen, and exits as the variable says.
+// runs: with BENCH_FAKE_SERVER set, it parses serve's flags, writes its
+// process ID into --data-dir, answers ready on --ops-listen, and exits as
+// the variable says.
 func TestMain(m *testing.M) {
-	if how := os.Getenv("CARILLON_BENCH_FAKE_SERVER"); how != "" {
+	if how := os.Getenv("BENCH_FAKE_SERVER"); how != "" {
 		os.Exit(fakeServer(how, os.Args[2:]))
 	}
 	os.Exit(m.Run())
@@ -26,14 +30,24 @@ func TestMain(m *testing.M) {
 
 func fakeServer(how string, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	for _, name := range []string{"data-dir", "listen", "ops-listen", "idle-timeout", "max-duration", "log-level"} {
+	for _, name := range []string{"store", "data-dir", "listen", "ops-listen", "idle-timeout", "max-duration", "log-level"} {
 		fs.String(name, "", "")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if how == "fail" {
-		fmt.Fprintln(os.Stderr, "cannot open the store in", fs.Lookup("data-dir").Value)
+	dir := fs.Lookup("data-dir").Value.String()
+	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return 1
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CARILLON_") {
+			fmt.Fprintln(os.Stderr, "given", kv)
+			return 1
+		}
+	}
+	if how == "fail" || fs.Lookup("store").Value.String() != "sqlite" {
+		fmt.Fprintln(os.Stderr, "cannot open the store in", dir)
 		return 1
 	}
 	interrupted := make(chan os.Signal, 1)
@@ -46,7 +60,7 @@ func fakeServer(how string, args []string) int {
 }
 
 func fakeServe(t *testing.T, how string) []string {
-	t.Setenv("CARILLON_BENCH_FAKE_SERVER", how)
+	t.Setenv("BENCH_FAKE_SERVER", how)
 	return []string{os.Args[0], "serve"}
 }
 
@@ -56,6 +70,7 @@ func TestStartServer(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
+	t.Setenv("CARILLON_STORE", "memory") // the server gets none of these
 	srv, err := StartServer(ctx, fakeServe(t, "serve"), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -86,11 +101,19 @@ func TestStartServer(t *testing.T) {
 		t.Errorf("took %s to see the server exit", time.Since(start))
 	}
 
-	// A start given up by the caller stops the server it began.
+	// A start given up by the caller stops the server it began, and reaps
+	// it.
+	os.Remove(filepath.Join(dir, "pid"))
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := StartServer(cancelled, fakeServe(t, "serve"), dir); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled start: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "pid")); err == nil { // else it was stopped before it began
+		pid, _ := strconv.Atoi(string(b))
+		if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+			t.Errorf("server %d still running after a cancelled start", pid)
+		}
 	}
 }
 

@@ -181,9 +181,26 @@ func makePool(ctx context.Context, c *Client, meetings, perMeeting int) (*pool, 
 	return p, nil
 }
 
+// sampledPool is the pool of a sample of attendees (cfg.Attendees), with
+// their meetings.
+func sampledPool(attendees [][2]string) *pool {
+	p := &pool{attendees: attendees}
+	seen := make(map[string]bool, len(attendees))
+	for _, a := range attendees {
+		if !seen[a[0]] {
+			seen[a[0]] = true
+			p.meetings = append(p.meetings, a[0])
+		}
+	}
+	return p
+}
+
 type getAttendees struct{}
 
-func (getAttendees) Setup(ctx context.Context, c *Client, _ Config) (any, error) {
+func (getAttendees) Setup(ctx context.Context, c *Client, cfg Config) (any, error) {
+	if len(cfg.Attendees) > 0 {
+		return sampledPool(cfg.Attendees), nil
+	}
 	return makePool(ctx, c, 20, 100)
 }
 
@@ -195,7 +212,10 @@ func (getAttendees) Step(ctx context.Context, w *Worker, shared any, _ Config) e
 
 type getMeetings struct{}
 
-func (getMeetings) Setup(ctx context.Context, c *Client, _ Config) (any, error) {
+func (getMeetings) Setup(ctx context.Context, c *Client, cfg Config) (any, error) {
+	if len(cfg.Attendees) > 0 {
+		return sampledPool(cfg.Attendees), nil
+	}
 	return makePool(ctx, c, 100, 1)
 }
 

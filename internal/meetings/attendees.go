@@ -133,11 +133,12 @@ func (s *Service) newJob(ctx context.Context, c Caller, meetingID string, items 
 // another account's or another region's gets NotFound.
 //
 // Nearly every ExternalUserId is new, so the additions are first planned
-// as though all were, and inserted by a statement that changes nothing if
-// one is taken after all: no lookup. Only when that insert finds one
-// taken, or the plan refused an attendee (who, had its ExternalUserId been
-// taken, would have been given the existing attendee instead), is the
-// plan made again from one read of the ExternalUserIds the meetings have.
+// as though all were, and where the store can (SQLite) inserted by a
+// statement that changes nothing if one is taken after all: no lookup.
+// Only when that insert finds one taken or was not tried, or the plan
+// refused an attendee (who, had its ExternalUserId been taken, would have
+// been given the existing attendee instead), is the plan made again from
+// one read of the ExternalUserIds the meetings have.
 func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*store.Meeting) error {
 	look := false
 	for _, j := range jobs {

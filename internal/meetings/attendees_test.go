@@ -329,3 +329,50 @@ func TestAdditionsBesideTakenExternalUserIds(t *testing.T) {
 		t.Errorf("attendee events %v, %v; want one for each of the four", joined, err)
 	}
 }
+
+// lookupCounter counts the ExternalUserId lookups of the transactions.
+type lookupCounter struct {
+	store.Store
+	lookups atomic.Int32
+}
+
+func (l *lookupCounter) Write(ctx context.Context, fn func(store.Writer) error) error {
+	return l.Store.Write(ctx, func(w store.Writer) error { return fn(countingWriter{w, l}) })
+}
+
+type countingWriter struct {
+	store.Writer
+	l *lookupCounter
+}
+
+func (w countingWriter) AttendeesByExternalIDs(keys []store.AttendeeKey) ([]store.Attendee, error) {
+	w.l.lookups.Add(1)
+	return w.Writer.AttendeesByExternalIDs(keys)
+}
+
+// New ExternalUserIds are added without a lookup, also in a meeting that
+// has attendees; a taken one, or a refusal, makes the run look them up. A
+// repeat asked with capabilities the meeting cannot give, in a meeting with
+// room, gets the attendee it has.
+func TestAdditionsLookUpOnlyWhenNeeded(t *testing.T) {
+	var l *lookupCounter
+	s := testService(t, func(st store.Store) store.Store { l = &lookupCounter{Store: st}; return l })
+	c, m := callerMeeting(t, s)
+	first, _ := additions(t, s, c, m.MeetingId, item("alice"), item("bob"))
+	additions(t, s, c, m.MeetingId, item("carol"))
+	if n := l.lookups.Load(); n != 0 {
+		t.Errorf("%d lookups for new ExternalUserIds", n)
+	}
+	unable := &model.AttendeeCapabilities{Audio: "SendReceive", Video: "Send", Content: "Receive"}
+	added, refused := additions(t, s, c, m.MeetingId, model.CreateAttendeeRequestItem{ExternalUserId: "alice", Capabilities: unable}, item("gina"))
+	if len(refused) != 0 || added["alice"].AttendeeId != first["alice"].AttendeeId || added["gina"].AttendeeId == "" {
+		t.Errorf("added %v, refused %v", added, refused)
+	}
+	if n := l.lookups.Load(); n != 1 {
+		t.Errorf("%d lookups after a refusal in the plan, want 1", n)
+	}
+	additions(t, s, c, m.MeetingId, item("bob"), item("henry"))
+	if n := l.lookups.Load(); n != 2 {
+		t.Errorf("%d lookups after a taken ExternalUserId, want 2", n)
+	}
+}

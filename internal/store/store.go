@@ -214,8 +214,10 @@ type Writer interface {
 	// meetings; ErrDuplicate if an ExternalUserId is taken in a meeting.
 	InsertAttendees(as []*Attendee) error
 	// InsertAttendeesIfFree is InsertAttendees for attendees expected to
-	// be new: if an ExternalUserId of theirs is taken in its meeting, it
-	// changes nothing and returns false, and the transaction goes on.
+	// be new, where the store can try it cheaply: it returns false, having
+	// changed nothing, when an ExternalUserId of theirs is taken in its
+	// meeting or the store cannot try (then the caller looks them up and
+	// uses InsertAttendees); the transaction goes on either way.
 	InsertAttendeesIfFree(as []*Attendee) (bool, error)
 	// DeleteAttendee removes an attendee; ErrNotFound if there is none.
 	DeleteAttendee(meetingID, attendeeID string) error

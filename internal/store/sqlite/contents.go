@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"strings"
 )
 
 // Contents is what a database holds.
 type Contents struct {
-	Meetings  int64
-	Attendees int64
-	Bytes     int64 // the database file and its WAL
+	Meetings  int64 `json:"meetings"`
+	Attendees int64 `json:"attendees"`
+	Bytes     int64 `json:"bytes"` // the database file and its WAL
 }
 
 // Count reads what the database at path holds, beside a server that may
@@ -39,4 +41,71 @@ func Count(ctx context.Context, path string) (Contents, error) {
 		c.Bytes += fi.Size()
 	}
 	return c, nil
+}
+
+// SampleAttendees draws up to n distinct attendees of the database at path
+// at random, each as its meeting's ID and its own, by looking up random
+// sequence numbers: fewer where the database holds fewer, or where most of
+// its numbers were deleted.
+func SampleAttendees(ctx context.Context, path string, n int) ([][2]string, error) {
+	s, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var last int64
+	if err := s.read.QueryRowContext(ctx, `SELECT COALESCE(max(seq), 0) FROM attendees`).Scan(&last); err != nil || last == 0 {
+		return nil, err
+	}
+	if int64(n) >= last/2 { // most of it: all of it, rather than draws that mostly repeat
+		return allAttendees(ctx, s, n)
+	}
+	const chunk = 500
+	query := `SELECT seq, meeting_id, id FROM attendees WHERE seq IN (?` + strings.Repeat(", ?", chunk-1) + `)`
+	var sample [][2]string
+	taken := map[int64]bool{}
+	args := make([]any, chunk)
+	for drawn := 0; len(sample) < n && drawn < 4*n; drawn += chunk {
+		for i := range args {
+			args[i] = 1 + rand.Int64N(last)
+		}
+		rows, err := s.read.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var seq int64
+			var a [2]string
+			if err := rows.Scan(&seq, &a[0], &a[1]); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !taken[seq] {
+				taken[seq] = true
+				sample = append(sample, a)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return sample[:min(len(sample), n)], nil
+}
+
+// allAttendees returns up to n attendees, in the order stored.
+func allAttendees(ctx context.Context, s *Store, n int) ([][2]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT meeting_id, id FROM attendees ORDER BY seq LIMIT ?`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all [][2]string
+	for rows.Next() {
+		var a [2]string
+		if err := rows.Scan(&a[0], &a[1]); err != nil {
+			return nil, err
+		}
+		all = append(all, a)
+	}
+	return all, rows.Err()
 }

@@ -50,4 +50,26 @@ func TestCount(t *testing.T) {
 	if _, err := Count(ctx, filepath.Join(t.TempDir(), "none.db")); err == nil {
 		t.Error("counted a database that does not exist")
 	}
+
+	if sample, err := SampleAttendees(ctx, path, 4); err != nil || len(sample) != 4 {
+		t.Fatalf("sampled %v, %v; want 4 attendees", sample, err)
+	}
+	// More than it holds: each one once.
+	sample, err := SampleAttendees(ctx, path, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[2]string]bool{}
+	for _, a := range sample {
+		if a[0][:len(a[0])-1] != "00000000-0000-7000-8000-00000000000" || a[1][:len(a[1])-2] != "00000000-0000-7000-9000-0000000000" {
+			t.Fatalf("sampled %v, not a meeting and an attendee of it", a)
+		}
+		if a[1][len(a[1])-2] != a[0][len(a[0])-1] {
+			t.Fatalf("sampled %v: the attendee is not of that meeting", a)
+		}
+		seen[a] = true
+	}
+	if len(seen) != 6 || len(sample) != 6 {
+		t.Errorf("sampled %d attendees, %d of them distinct; want the 6 once each", len(sample), len(seen))
+	}
 }

@@ -663,22 +663,14 @@ func (t *Tx) InsertAttendees(as []*store.Attendee) error {
 	return nil
 }
 
-// InsertAttendeesIfFree inserts attendees unless an ExternalUserId of
-// theirs is taken in its meeting. Where a failed statement undoes only
-// itself, the insert is simply tried: one that fails on the ExternalUserId
-// index changed nothing. Elsewhere, or when the attendees need more than
-// one statement, the ExternalUserIds are looked up first.
+// InsertAttendeesIfFree tries the insert where a failed statement undoes
+// only itself: one that fails on the ExternalUserId index changed nothing,
+// and the transaction goes on. Elsewhere (PostgreSQL fails the whole
+// transaction), or when the attendees need more than one statement, it
+// tries nothing and reports false: the caller looks up first.
 func (t *Tx) InsertAttendeesIfFree(as []*store.Attendee) (bool, error) {
 	if !t.d.StatementRollback || len(as) > maxRowsPerStatement {
-		keys := make([]store.AttendeeKey, len(as))
-		for i, a := range as {
-			keys[i] = store.AttendeeKey{MeetingID: a.MeetingID, ExternalUserID: a.ExternalUserID}
-		}
-		taken, err := t.AttendeesByExternalIDs(keys)
-		if err != nil || len(taken) > 0 {
-			return false, err
-		}
-		return true, t.InsertAttendees(as)
+		return false, nil
 	}
 	dirty := t.dirty
 	err := t.InsertAttendees(as)
