@@ -32,7 +32,7 @@ type GrowthConfig struct {
 	// to. The empty store is made beside it, on the same file system.
 	DataDir string
 	// Sample is how many of the filled store's attendees, drawn at random,
-	// its read runs read.
+	// its spread reads read.
 	Sample      int
 	Concurrency int           // workers of the peak runs
 	Duration    time.Duration // each run
@@ -45,7 +45,9 @@ type GrowthPhase struct {
 	Store             string       `json:"store"` // "empty" or "filled"
 	StartUpMs         float64      `json:"startUpMs"`
 	PeakResidentBytes int64        `json:"peakResidentBytes,omitempty"`
-	Runs              []*TargetRun `json:"runs"`
+	Runs              []*TargetRun `json:"runs"` // growthRuns, in order
+	// Spread are the filled store's spread reads (spreadRuns, in order).
+	Spread []*TargetRun `json:"spreadRuns,omitempty"`
 }
 
 // GrowthReport is the outcome of Growth.
@@ -55,15 +57,27 @@ type GrowthReport struct {
 	// an attendee's own row and index entries, and its share of its
 	// meeting's.
 	BytesPerAttendee float64 `json:"bytesPerAttendee"`
-	// Sampled is how many attendees the filled store's reads were spread
-	// over.
+	// Sampled is how many attendees the filled store's spread reads read.
 	Sampled int            `json:"sampled"`
 	Checks  []Check        `json:"checks"`
+	Spread  []SpreadRead   `json:"spread"`
 	Phases  []*GrowthPhase `json:"phases"`
 }
 
+// SpreadRead is a read of the filled store spread over a random sample of
+// it, beside the empty store's figure for the same operation: not one of
+// the targets, which run the same workload on both stores, but what reads
+// cost that the server's read cache cannot hold.
+type SpreadRead struct {
+	Operation  string  `json:"operation"`
+	PerSecond  float64 `json:"requestsPerSecond"`
+	ErrorCount int     `json:"errorCount"`
+	Empty      float64 `json:"emptyStoreRequestsPerSecond"`
+}
+
 // growthRuns are the peak runs compared between the stores: the figure of
-// each throughput target, reads first and batches last (see Targets).
+// each throughput target, the same workload on both (the reads, of rows
+// the run makes), reads first and batches last (see Targets).
 var growthRuns = []struct {
 	workload, op string
 	workers      int // 0: the configured concurrency
@@ -75,16 +89,23 @@ var growthRuns = []struct {
 	{"batch-create-attendee", "BatchCreateAttendee", targetsBatchWorkers, true},
 }
 
+// spreadRuns are the reads that the filled store also gets over its
+// sample, after the targets' reads.
+var spreadRuns = []struct{ workload, op string }{
+	{"get-attendee", "GetAttendee"},
+	{"get-meeting", "GetMeeting"},
+}
+
 // Growth checks the growth targets. It counts what the filled store holds
 // and draws a sample of its attendees; then it starts a server on the
 // filled store, and one on an empty store beside it, each as an operator
 // would, times their start-up, runs each throughput target's peak against
-// them, and reads their peak resident memory. On the filled store the
-// reads are of the sampled attendees and their meetings, which the
-// server's read cache cannot all hold; on the empty one, of the few rows
-// the runs make. The filled store goes first, so that a server already
-// running on it is found at once; the empty one is removed after. On an
-// error the report holds the phases measured until then.
+// them, and reads their peak resident memory. The filled store's reads
+// then run again spread over the sample, which the server's read cache
+// cannot all hold (reported, not judged). The filled store goes first, so
+// that a server already running on it is found at once; the empty one is
+// removed after. On an error the report holds the phases measured until
+// then.
 func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 	rep := &GrowthReport{}
 	progress := func(format string, args ...any) {
@@ -127,6 +148,11 @@ func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 		}
 	}
 	rep.Checks = growthChecks(rep.Stored, phases["empty"], phases["filled"])
+	for i, r := range spreadRuns {
+		got := opOf(phases["filled"].Spread[i].Result, r.op)
+		rep.Spread = append(rep.Spread, SpreadRead{Operation: r.op, PerSecond: got.PerSecond, ErrorCount: got.ErrorCount,
+			Empty: phases["empty"].peak(r.op).PerSecond})
+	}
 	return rep, nil
 }
 
@@ -147,24 +173,49 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 		return phase, err
 	}
 	defer c.Close()
-	for _, r := range growthRuns {
-		workers := r.workers
+	measure := func(name, workload string, workers int, sample [][2]string) (*TargetRun, error) {
 		if workers == 0 {
 			workers = cfg.Concurrency
 		}
-		progress("  measuring %s at its peak", r.workload)
-		res, err := Run(ctx, c, Config{Workload: r.workload, Concurrency: workers, Duration: cfg.Duration,
+		progress("  measuring %s", name)
+		res, err := Run(ctx, c, Config{Workload: workload, Concurrency: workers, Duration: cfg.Duration,
 			BatchSize: targetsBatchSize, Attendees: sample, Measure: settleFirst})
 		if err != nil {
-			return phase, fmt.Errorf("%s: %w", r.workload, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		phase.Runs = append(phase.Runs, &TargetRun{Name: r.workload + " at its peak", Result: res})
+		return &TargetRun{Name: name, Result: res}, nil
+	}
+	for _, r := range growthRuns {
+		tr, err := measure(r.workload+" at its peak", r.workload, r.workers, nil)
+		if err != nil {
+			return phase, err
+		}
+		phase.Runs = append(phase.Runs, tr)
+		if r.workload == "get-meeting" && sample != nil { // after the targets' reads, before the writes
+			for _, sr := range spreadRuns {
+				tr, err := measure(fmt.Sprintf("%s over %d stored attendees", sr.workload, len(sample)), sr.workload, 0, sample)
+				if err != nil {
+					return phase, err
+				}
+				phase.Spread = append(phase.Spread, tr)
+			}
+		}
 	}
 	if phase.PeakResidentBytes, err = srv.PeakResident(); err != nil {
 		progress("  peak resident memory not measured: %v", err)
 		err = nil
 	}
 	return phase, nil
+}
+
+// peak is the result of op in the phase's run of it among growthRuns.
+func (p *GrowthPhase) peak(op string) OpResult {
+	for i, r := range growthRuns {
+		if r.op == op && i < len(p.Runs) {
+			return opOf(p.Runs[i].Result, op)
+		}
+	}
+	return OpResult{Operation: op}
 }
 
 // settleFirst is a Config.Measure that writes out the machine's dirty
@@ -190,8 +241,8 @@ func GrowthTargetSize() string {
 // growthChecks judges the growth targets from the two phases.
 func growthChecks(stored sqlite.Contents, empty, filled *GrowthPhase) []Check {
 	var checks []Check
-	for i, r := range growthRuns {
-		before, after := opOf(empty.Runs[i].Result, r.op), opOf(filled.Runs[i].Result, r.op)
+	for _, r := range growthRuns {
+		before, after := empty.peak(r.op), filled.peak(r.op)
 		was, is, unit := before.PerSecond, after.PerSecond, "/s"
 		if r.items {
 			was, is, unit = before.ItemsPerS, after.ItemsPerS, " attendees/s"

@@ -12,8 +12,9 @@ import (
 )
 
 // bench growth seeds a directory, starts its own servers on the filled and
-// an empty store, and measures every run without an error, reading the
-// sampled attendees of the filled store; it refuses a store it did not fill.
+// an empty store, and measures every run without an error, the filled
+// store's reads also spread over its sampled attendees; it refuses a store
+// it did not fill.
 func TestBenchGrowth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: bench growth starts two servers and runs for a few seconds")
@@ -41,14 +42,19 @@ func TestBenchGrowth(t *testing.T) {
 	if rep.Stored.Meetings != 100 || rep.Stored.Attendees != 500 || rep.Stored.Bytes == 0 || rep.Sampled != 200 {
 		t.Errorf("stored %+v, sampled %d; want 100 meetings, 500 attendees, 200 sampled", rep.Stored, rep.Sampled)
 	}
-	if len(rep.Phases) != 2 || len(rep.Checks) != 6 {
-		t.Fatalf("%d phases, %d checks", len(rep.Phases), len(rep.Checks))
+	if len(rep.Phases) != 2 || len(rep.Checks) != 6 || len(rep.Spread) != 2 {
+		t.Fatalf("%d phases, %d checks, %d spread reads", len(rep.Phases), len(rep.Checks), len(rep.Spread))
+	}
+	for _, r := range rep.Spread {
+		if r.PerSecond <= 0 || r.Empty <= 0 || r.ErrorCount > 0 {
+			t.Errorf("spread read %+v", r)
+		}
 	}
 	for _, p := range rep.Phases {
-		if p.StartUpMs <= 0 || p.PeakResidentBytes <= 0 || len(p.Runs) != 4 {
-			t.Errorf("%s store: start-up %.1f ms, %d bytes, %d runs", p.Store, p.StartUpMs, p.PeakResidentBytes, len(p.Runs))
+		if p.StartUpMs <= 0 || p.PeakResidentBytes <= 0 || len(p.Runs) != 4 || len(p.Spread) != map[string]int{"filled": 2}[p.Store] {
+			t.Errorf("%s store: start-up %.1f ms, %d bytes, %d runs, %d spread", p.Store, p.StartUpMs, p.PeakResidentBytes, len(p.Runs), len(p.Spread))
 		}
-		for _, r := range p.Runs {
+		for _, r := range append(p.Runs, p.Spread...) {
 			for _, op := range r.Result.Operations {
 				if op.Requests == 0 || op.ErrorCount > 0 {
 					t.Errorf("%s store, %s: %s %d requests, errors %v", p.Store, r.Name, op.Operation, op.Requests, op.Errors)
