@@ -106,6 +106,11 @@ type attendeeJob struct {
 	done chan struct{}
 }
 
+// key names item i's attendee in its meeting.
+func (j *attendeeJob) key(i int) store.AttendeeKey {
+	return store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: j.items[i].ExternalUserId}
+}
+
 // newJob prepares a request's attendees. The ID and join-token salt each
 // one gets if it is new are drawn here, on the caller's goroutine, rather
 // than in the transaction, which on SQLite is the single writer's time.
@@ -200,7 +205,7 @@ func (s *Service) addAttendees(w store.Writer, jobs []*attendeeJob, meetings map
 	for _, j := range jobs {
 		for i := range j.res {
 			if j.res[i].err == nil {
-				j.res[i].attendee = *known[store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: j.items[i].ExternalUserId}]
+				j.res[i].attendee = *known[j.key(i)]
 			}
 		}
 	}
@@ -217,8 +222,8 @@ func lookUpAttendees(w store.Writer, jobs []*attendeeJob, meetings map[string]*s
 		if j.err != nil || meetings[j.meetingID].AttendeeCount == 0 && !j.lookAlways {
 			continue
 		}
-		for _, it := range j.items {
-			k := store.AttendeeKey{MeetingID: j.meetingID, ExternalUserID: it.ExternalUserId}
+		for i := range j.items {
+			k := j.key(i)
 			if !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)
@@ -254,7 +259,7 @@ func planAttendees(jobs []*attendeeJob, meetings map[string]*store.Meeting, know
 		m := meetings[j.meetingID]
 		j.res = make([]added, len(j.items))
 		for i, it := range j.items {
-			k := store.AttendeeKey{MeetingID: m.ID, ExternalUserID: it.ExternalUserId}
+			k := j.key(i)
 			if known[k] != nil {
 				continue // filled in once new attendees have their Seq
 			}
