@@ -343,7 +343,9 @@ func growthCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	met := printChecks(stdout, rep.Checks, "FOR COMPARISON")
 	fmt.Fprintf(stdout, "%d of %d targets met on %d cores\n", met, len(rep.Checks), runtime.NumCPU())
-	fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds a fraction):\n", rep.Sampled)
+	if len(rep.Spread) > 0 {
+		fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds a fraction):\n", rep.Sampled)
+	}
 	for _, r := range rep.Spread {
 		slower := 0.0
 		if r.PerSecond > 0 {

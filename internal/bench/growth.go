@@ -148,10 +148,11 @@ func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 		}
 	}
 	rep.Checks = growthChecks(rep.Stored, phases["empty"], phases["filled"])
-	for i, r := range spreadRuns {
-		got := opOf(phases["filled"].Spread[i].Result, r.op)
-		rep.Spread = append(rep.Spread, SpreadRead{Operation: r.op, PerSecond: got.PerSecond, ErrorCount: got.ErrorCount,
-			Empty: phases["empty"].peak(r.op).PerSecond})
+	for i, tr := range phases["filled"].Spread { // none without a sample
+		op := spreadRuns[i].op
+		got := opOf(tr.Result, op)
+		rep.Spread = append(rep.Spread, SpreadRead{Operation: op, PerSecond: got.PerSecond, ErrorCount: got.ErrorCount,
+			Empty: phases["empty"].peak(op).PerSecond})
 	}
 	return rep, nil
 }
@@ -191,7 +192,7 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 			return phase, err
 		}
 		phase.Runs = append(phase.Runs, tr)
-		if r.workload == "get-meeting" && sample != nil { // after the targets' reads, before the writes
+		if r.workload == "get-meeting" && len(sample) > 0 { // after the targets' reads, before the writes
 			for _, sr := range spreadRuns {
 				tr, err := measure(fmt.Sprintf("%s over %d stored attendees", sr.workload, len(sample)), sr.workload, 0, sample)
 				if err != nil {

@@ -17,9 +17,8 @@ import (
 // Server is a server process the bench started itself, on loopback ports
 // of its own, so that it can time its start-up and read its memory.
 type Server struct {
-	Endpoint   string        // its API
-	MetricsURL string        // its metrics, for its CPU time
-	StartUp    time.Duration // from starting the process to its first ready answer
+	Endpoint string        // its API
+	StartUp  time.Duration // from starting the process to its first ready answer
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process is reaped
@@ -54,11 +53,10 @@ func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, 
 	args := append(serve[1:len(serve):len(serve)], "--store", "sqlite", "--data-dir", dataDir, "--listen", api,
 		"--ops-listen", ops, "--idle-timeout", "0", "--max-duration", "0", "--log-level", "warn")
 	s := &Server{
-		Endpoint:   "http://" + api,
-		MetricsURL: "http://" + ops + "/metrics",
-		cmd:        exec.Command(serve[0], args...),
-		exited:     make(chan struct{}),
-		stderr:     &tailBuffer{max: 4096},
+		Endpoint: "http://" + api,
+		cmd:      exec.Command(serve[0], args...),
+		exited:   make(chan struct{}),
+		stderr:   &tailBuffer{max: 4096},
 	}
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr
