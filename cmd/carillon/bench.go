@@ -20,6 +20,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/bench"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/store/sqlstore"
 )
 
 // benchReport is what --json writes.
@@ -344,7 +345,8 @@ func growthCommand(args []string, stdout, stderr io.Writer) error {
 	met := printChecks(stdout, rep.Checks, "FOR COMPARISON")
 	fmt.Fprintf(stdout, "%d of %d targets met on %d cores\n", met, len(rep.Checks), runtime.NumCPU())
 	if len(rep.Spread) > 0 {
-		fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds a fraction):\n", rep.Sampled)
+		fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds %d meetings and %d attendees):\n",
+			rep.Sampled, sqlstore.CacheEntries, sqlstore.CacheEntries)
 	}
 	for _, r := range rep.Spread {
 		slower := 0.0
