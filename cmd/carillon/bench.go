@@ -62,7 +62,7 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	jsonOut := fs.String("json", "", "also write the results as JSON to `FILE`")
 	serverMetrics := fs.String("server-metrics", "", "the server's metrics `URL` (http://127.0.0.1:9464/metrics): report its CPU time per request")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator's measured run to `FILE`")
-	sampleFrom := fs.String("sample-from", "", "data `DIR` of the server measured: get-attendee and get-meeting read a random sample of its stored attendees and their meetings")
+	sampleFrom := fs.String("sample-from", "", "data `DIR` of the server measured: get-attendee and get-meeting read a random sample of its stored attendees and their meetings (those workloads only)")
 	sample := fs.Int("sample", 1_000_000, "attendees to draw with --sample-from (`N`)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -80,12 +80,18 @@ func benchCommand(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	cfg := bench.Config{Workload: *workload, Concurrency: *concurrency, Rate: *rate, Duration: *duration, BatchSize: *batch, Progress: stdout}
 	if *sampleFrom != "" {
+		if *workload != "get-attendee" && *workload != "get-meeting" {
+			return fmt.Errorf("bench: --sample-from is for the get-attendee and get-meeting workloads, not %s", *workload)
+		}
 		if *sample < 1 {
 			return errors.New("bench: --sample must be at least 1")
 		}
 		var err error
 		if cfg.Attendees, err = sqlite.SampleAttendees(ctx, sqlite.FileIn(*sampleFrom), *sample); err != nil {
 			return fmt.Errorf("bench: --sample-from: %w", err)
+		}
+		if len(cfg.Attendees) == 0 {
+			return fmt.Errorf("bench: --sample-from: %s holds no attendees to read", *sampleFrom)
 		}
 		fmt.Fprintf(stdout, "reading a sample of %d attendees stored in %s\n", len(cfg.Attendees), *sampleFrom)
 	}
@@ -301,7 +307,7 @@ func growthCommand(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "data `DIR` of the filled store (required): seeded first if it holds none; the runs write to it")
 	meetings := fs.Int("meetings", 1_000_000, "meetings to seed an empty --data-dir with (`N`)")
 	per := fs.Int("attendees-per-meeting", 10, "attendees of each seeded meeting (`N`)")
-	sample := fs.Int("sample", 1_000_000, "attendees of the filled store, drawn at random, that its read runs read (`N`)")
+	sample := fs.Int("sample", 1_000_000, "attendees of the filled store, drawn at random, that its spread reads read (`N`)")
 	concurrency := fs.Int("concurrency", 32, "workers of the peak runs (`N`)")
 	duration := fs.Duration("duration", 10*time.Second, "each run (`DURATION`)")
 	jsonOut := fs.String("json", "", "also write the checks and every run as JSON to `FILE`")
@@ -344,20 +350,24 @@ func growthCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	met := printChecks(stdout, rep.Checks, "FOR COMPARISON")
 	fmt.Fprintf(stdout, "%d of %d targets met on %d cores\n", met, len(rep.Checks), runtime.NumCPU())
-	if len(rep.Spread) > 0 {
-		fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds %d meetings and %d attendees):\n",
-			rep.Sampled, sqlstore.CacheEntries, sqlstore.CacheEntries)
+	if len(rep.Spread) == 0 {
+		fmt.Fprintln(stdout, "no spread reads: the filled store holds no attendees")
+		return writeJSON(*jsonOut, rep)
 	}
+	fmt.Fprintf(stdout, "\nnot a target: reads spread over %d of the filled store's attendees, drawn at random (the read cache holds %d meetings and %d attendees):\n",
+		rep.Sampled, sqlstore.CacheEntries, sqlstore.CacheEntries)
 	for _, r := range rep.Spread {
-		slower := 0.0
+		fmt.Fprintf(stdout, "  %s %.0f/s", r.Operation, r.PerSecond)
 		if r.PerSecond > 0 {
-			slower = r.Empty / r.PerSecond
+			fmt.Fprintf(stdout, ", %.2fx slower than the empty store's %.0f/s", r.Empty/r.PerSecond, r.Empty)
 		}
-		fmt.Fprintf(stdout, "  %s %.0f/s, %.2fx the empty store's %.0f/s", r.Operation, r.PerSecond, slower, r.Empty)
 		if r.ErrorCount > 0 {
 			fmt.Fprintf(stdout, ", %d errors", r.ErrorCount)
 		}
 		fmt.Fprintln(stdout)
+	}
+	if filled := rep.Phases[0]; filled.PeakResidentAfterSpread > 0 {
+		fmt.Fprintf(stdout, "  resident memory at most %d MiB once they too had run\n", filled.PeakResidentAfterSpread>>20)
 	}
 	return writeJSON(*jsonOut, rep)
 }

@@ -42,12 +42,16 @@ type GrowthConfig struct {
 // GrowthPhase is one server, on the empty or the filled store, and what
 // it did.
 type GrowthPhase struct {
-	Store             string       `json:"store"` // "empty" or "filled"
-	StartUpMs         float64      `json:"startUpMs"`
+	Store     string  `json:"store"` // "empty" or "filled"
+	StartUpMs float64 `json:"startUpMs"`
+	// PeakResidentBytes is the most resident memory over the target runs.
 	PeakResidentBytes int64        `json:"peakResidentBytes,omitempty"`
 	Runs              []*TargetRun `json:"runs"` // growthRuns, in order
-	// Spread are the filled store's spread reads (spreadRuns, in order).
-	Spread []*TargetRun `json:"spreadRuns,omitempty"`
+	// Spread are the filled store's spread reads (spreadRuns, in order),
+	// run after the targets', and PeakResidentAfterSpread the most
+	// resident memory once they too had run.
+	Spread                  []*TargetRun `json:"spreadRuns,omitempty"`
+	PeakResidentAfterSpread int64        `json:"peakResidentAfterSpreadBytes,omitempty"`
 }
 
 // GrowthReport is the outcome of Growth.
@@ -90,7 +94,7 @@ var growthRuns = []struct {
 }
 
 // spreadRuns are the reads that the filled store also gets over its
-// sample, after the targets' reads.
+// sample, after the targets' runs, so that they change none of them.
 var spreadRuns = []struct{ workload, op string }{
 	{"get-attendee", "GetAttendee"},
 	{"get-meeting", "GetMeeting"},
@@ -102,7 +106,7 @@ var spreadRuns = []struct{ workload, op string }{
 // would, times their start-up, runs each throughput target's peak against
 // them, and reads their peak resident memory. The filled store's reads
 // then run again spread over the sample, which the server's read cache
-// cannot all hold (reported, not judged). The filled store goes first, so
+// need not hold (reported, not judged). The filled store goes first, so
 // that a server already running on it is found at once; the empty one is
 // removed after. On an error the report holds the phases measured until
 // then.
@@ -148,13 +152,21 @@ func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 		}
 	}
 	rep.Checks = growthChecks(rep.Stored, phases["empty"], phases["filled"])
-	for i, tr := range phases["filled"].Spread { // none without a sample
+	rep.Spread = spreadReads(phases["empty"], phases["filled"])
+	return rep, nil
+}
+
+// spreadReads sets the filled store's spread reads beside the empty
+// store's figures: none without a sample.
+func spreadReads(empty, filled *GrowthPhase) []SpreadRead {
+	reads := []SpreadRead{}
+	for i, tr := range filled.Spread {
 		op := spreadRuns[i].op
 		got := opOf(tr.Result, op)
-		rep.Spread = append(rep.Spread, SpreadRead{Operation: op, PerSecond: got.PerSecond, ErrorCount: got.ErrorCount,
-			Empty: phases["empty"].peak(op).PerSecond})
+		reads = append(reads, SpreadRead{Operation: op, PerSecond: got.PerSecond, ErrorCount: got.ErrorCount,
+			Empty: empty.peak(op).PerSecond})
 	}
-	return rep, nil
+	return reads
 }
 
 // growthPhase starts a server on dir, measures it, and stops it.
@@ -192,19 +204,23 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 			return phase, err
 		}
 		phase.Runs = append(phase.Runs, tr)
-		if r.workload == "get-meeting" && len(sample) > 0 { // after the targets' reads, before the writes
-			for _, sr := range spreadRuns {
-				tr, err := measure(fmt.Sprintf("%s over %d stored attendees", sr.workload, len(sample)), sr.workload, 0, sample)
-				if err != nil {
-					return phase, err
-				}
-				phase.Spread = append(phase.Spread, tr)
-			}
-		}
 	}
-	if phase.PeakResidentBytes, err = srv.PeakResident(); err != nil {
-		progress("  peak resident memory not measured: %v", err)
-		err = nil
+	var memErr error
+	if phase.PeakResidentBytes, memErr = srv.PeakResident(); memErr != nil {
+		progress("  peak resident memory not measured: %v", memErr)
+	}
+	if len(sample) == 0 {
+		return phase, nil
+	}
+	for _, sr := range spreadRuns {
+		tr, err := measure(fmt.Sprintf("%s over %d stored attendees", sr.workload, len(sample)), sr.workload, 0, sample)
+		if err != nil {
+			return phase, err
+		}
+		phase.Spread = append(phase.Spread, tr)
+	}
+	if memErr == nil {
+		phase.PeakResidentAfterSpread, _ = srv.PeakResident()
 	}
 	return phase, nil
 }

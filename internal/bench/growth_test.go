@@ -76,3 +76,20 @@ func TestGrowthChecks(t *testing.T) {
 		t.Errorf("a failing run: %+v", c)
 	}
 }
+
+// Spread reads are set beside the empty store's figures, and a filled
+// store without a sample (it held no attendees) has none.
+func TestSpreadReads(t *testing.T) {
+	empty := phase("empty", 30, 200<<20, 30_000, 90_000)
+	filled := phase("filled", 25, 300<<20, 29_000, 88_000)
+	if got := spreadReads(empty, filled); len(got) != 0 {
+		t.Errorf("no spread runs gave %+v", got)
+	}
+	filled.Spread = []*TargetRun{{Result: run1("GetAttendee", OpResult{Requests: 10, PerSecond: 10_000})},
+		{Result: run1("GetMeeting", OpResult{Requests: 10, PerSecond: 15_000, ErrorCount: 2})}}
+	got := spreadReads(empty, filled)
+	if len(got) != 2 || got[0] != (SpreadRead{Operation: "GetAttendee", PerSecond: 10_000, Empty: 30_000}) ||
+		got[1] != (SpreadRead{Operation: "GetMeeting", PerSecond: 15_000, ErrorCount: 2, Empty: 30_000}) {
+		t.Errorf("spread reads %+v", got)
+	}
+}

@@ -50,6 +50,9 @@ func TestBenchGrowth(t *testing.T) {
 			t.Errorf("spread read %+v", r)
 		}
 	}
+	if f := rep.Phases[0]; f.Store != "filled" || f.PeakResidentAfterSpread < f.PeakResidentBytes {
+		t.Errorf("first phase %s: %d bytes after the spread reads, %d before", f.Store, f.PeakResidentAfterSpread, f.PeakResidentBytes)
+	}
 	for _, p := range rep.Phases {
 		if p.StartUpMs <= 0 || p.PeakResidentBytes <= 0 || len(p.Runs) != 4 || len(p.Spread) != map[string]int{"filled": 2}[p.Store] {
 			t.Errorf("%s store: start-up %.1f ms, %d bytes, %d runs, %d spread", p.Store, p.StartUpMs, p.PeakResidentBytes, len(p.Runs), len(p.Spread))
@@ -82,5 +85,10 @@ func TestBenchGrowth(t *testing.T) {
 	}
 	if b, err = exec.Command(bin, "bench", "growth").CombinedOutput(); err == nil || !strings.Contains(string(b), "--data-dir is required") {
 		t.Errorf("no --data-dir: %v\n%s", err, b)
+	}
+	// bench --sample-from reads a sample only where a workload reads.
+	b, err = exec.Command(bin, "bench", "--workload", "create-attendee", "--sample-from", filepath.Join(dir, "data")).CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "is for the get-attendee and get-meeting workloads") {
+		t.Errorf("a sample for create-attendee: %v\n%s", err, b)
 	}
 }

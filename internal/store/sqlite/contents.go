@@ -44,9 +44,10 @@ func Count(ctx context.Context, path string) (Contents, error) {
 }
 
 // SampleAttendees draws up to n distinct attendees of the database at path
-// at random, each as its meeting's ID and its own, by looking up random
-// sequence numbers: fewer where the database holds fewer, or where most of
-// its numbers were deleted.
+// at random, each as its meeting's ID and its own, in random order: by
+// looking up random sequence numbers, or, where n is half the numbers
+// drawn so far or more, by shuffling them all. It returns fewer where the
+// database holds fewer, or where most of its numbers were deleted.
 func SampleAttendees(ctx context.Context, path string, n int) ([][2]string, error) {
 	s, err := OpenReadOnly(ctx, path)
 	if err != nil {
@@ -58,7 +59,8 @@ func SampleAttendees(ctx context.Context, path string, n int) ([][2]string, erro
 		return nil, err
 	}
 	if int64(n) >= last/2 { // most of it: all of it, rather than draws that mostly repeat
-		return allAttendees(ctx, s, n)
+		all, err := allAttendees(ctx, s)
+		return shuffled(all, n), err
 	}
 	const chunk = 500
 	query := `SELECT seq, meeting_id, id FROM attendees WHERE seq IN (?` + strings.Repeat(", ?", chunk-1) + `)`
@@ -89,12 +91,20 @@ func SampleAttendees(ctx context.Context, path string, n int) ([][2]string, erro
 			return nil, err
 		}
 	}
-	return sample[:min(len(sample), n)], nil
+	// Each query returns its rows by seq: shuffled, so that cutting the
+	// last chunk short keeps no part of the store more than another.
+	return shuffled(sample, n), nil
 }
 
-// allAttendees returns up to n attendees, in the order stored.
-func allAttendees(ctx context.Context, s *Store, n int) ([][2]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT meeting_id, id FROM attendees ORDER BY seq LIMIT ?`, n)
+// shuffled returns up to n of as, in random order.
+func shuffled(as [][2]string, n int) [][2]string {
+	rand.Shuffle(len(as), func(i, j int) { as[i], as[j] = as[j], as[i] })
+	return as[:min(len(as), n)]
+}
+
+// allAttendees returns every attendee.
+func allAttendees(ctx context.Context, s *Store) ([][2]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT meeting_id, id FROM attendees`)
 	if err != nil {
 		return nil, err
 	}
