@@ -112,13 +112,8 @@ var spreadRuns = []struct{ workload, op string }{
 // then.
 func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 	rep := &GrowthReport{}
-	progress := func(format string, args ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, format+"\n", args...)
-		}
-	}
 	db := sqlite.FileIn(cfg.DataDir)
-	progress("counting what %s holds", db)
+	announce(cfg.Progress, "counting what %s holds", db)
 	var err error
 	if rep.Stored, err = sqlite.Count(ctx, db); err != nil {
 		return rep, err
@@ -126,7 +121,7 @@ func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 	if rep.Stored.Attendees > 0 {
 		rep.BytesPerAttendee = float64(rep.Stored.Bytes) / float64(rep.Stored.Attendees)
 	}
-	progress("drawing %d of its attendees at random", cfg.Sample)
+	announce(cfg.Progress, "drawing %d of its attendees at random", cfg.Sample)
 	sample, err := sqlite.SampleAttendees(ctx, db, cfg.Sample)
 	if err != nil {
 		return rep, err
@@ -142,7 +137,7 @@ func Growth(ctx context.Context, cfg GrowthConfig) (*GrowthReport, error) {
 		name, dir string
 		sample    [][2]string
 	}{{"filled", cfg.DataDir, sample}, {"empty", empty, nil}} {
-		phase, err := growthPhase(ctx, cfg, p.name, p.dir, p.sample, progress)
+		phase, err := growthPhase(ctx, cfg, p.name, p.dir, p.sample)
 		if phase != nil {
 			rep.Phases = append(rep.Phases, phase)
 			phases[p.name] = phase
@@ -170,9 +165,8 @@ func spreadReads(empty, filled *GrowthPhase) []SpreadRead {
 }
 
 // growthPhase starts a server on dir, measures it, and stops it.
-func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample [][2]string,
-	progress func(string, ...any)) (phase *GrowthPhase, err error) {
-	progress("starting a server on the %s store (%s)", name, dir)
+func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample [][2]string) (phase *GrowthPhase, err error) {
+	announce(cfg.Progress, "starting a server on the %s store (%s)", name, dir)
 	settle()
 	srv, err := StartServer(ctx, cfg.Serve, dir)
 	if err != nil {
@@ -180,7 +174,7 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 	}
 	defer func() { err = errors.Join(err, srv.Stop()) }()
 	phase = &GrowthPhase{Store: name, StartUpMs: ms(srv.StartUp)}
-	progress("  ready in %.0f ms", phase.StartUpMs)
+	announce(cfg.Progress, "  ready in %.0f ms", phase.StartUpMs)
 	c, err := NewClient(srv.Endpoint, "test", "test", "us-east-1", max(cfg.Concurrency, targetsBatchWorkers))
 	if err != nil {
 		return phase, err
@@ -190,7 +184,7 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 		if workers == 0 {
 			workers = cfg.Concurrency
 		}
-		progress("  measuring %s", name)
+		announce(cfg.Progress, "  measuring %s", name)
 		res, err := Run(ctx, c, Config{Workload: workload, Concurrency: workers, Duration: cfg.Duration,
 			BatchSize: targetsBatchSize, Attendees: sample, Measure: settleFirst})
 		if err != nil {
@@ -207,7 +201,7 @@ func growthPhase(ctx context.Context, cfg GrowthConfig, name, dir string, sample
 	}
 	var memErr error
 	if phase.PeakResidentBytes, memErr = srv.PeakResident(); memErr != nil {
-		progress("  peak resident memory not measured: %v", memErr)
+		announce(cfg.Progress, "  peak resident memory not measured: %v", memErr)
 	}
 	if len(sample) == 0 {
 		return phase, nil

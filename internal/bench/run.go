@@ -207,6 +207,14 @@ func Run(ctx context.Context, client *Client, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// announce writes a line saying what a measurement is doing; a nil out
+// says nothing.
+func announce(out io.Writer, format string, args ...any) {
+	if out != nil {
+		fmt.Fprintf(out, format+"\n", args...)
+	}
+}
+
 // The rates a run can keep: a request at least every 100 s, at most one
 // a microsecond.
 const (

@@ -61,14 +61,12 @@ type TargetsReport struct {
 // latency at half their peak, each beside what the machine gives alone.
 // Before each run the machine's dirty pages are written out, so that no
 // run pays for the writeback of the one before. (The growth targets need a
-// store filled beforehand: see bench seed.) On an error the report holds
+// store filled beforehand: see Growth.) On an error the report holds
 // the runs made until then.
 func Targets(ctx context.Context, c *Client, cfg TargetsConfig) (*TargetsReport, error) {
 	rep := &TargetsReport{}
 	run := func(name string, rc Config, ceiling bool) (*TargetRun, error) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "measuring %s\n", name)
-		}
+		announce(cfg.Progress, "measuring %s", name)
 		tr := &TargetRun{Name: name}
 		rc.Measure = settleFirst
 		if ceiling {
@@ -105,9 +103,7 @@ func Targets(ctx context.Context, c *Client, cfg TargetsConfig) (*TargetsReport,
 			return err
 		}
 		if op == "CreateAttendee" && cfg.DiskDir != "" {
-			if cfg.Progress != nil {
-				fmt.Fprintf(cfg.Progress, "measuring the storage's floor at %.0f writes/s\n", rate)
-			}
+			announce(cfg.Progress, "measuring the storage's floor at %.0f writes/s", rate)
 			settle()
 			if tr.Disk, err = Disk(ctx, DiskConfig{Dir: cfg.DiskDir, Rate: rate, Pages: PagesPerCreateAttendee, Duration: cfg.Duration}); err != nil {
 				return err
