@@ -4,34 +4,37 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
-func TestCount(t *testing.T) {
+// filledStore opens a store at path holding meetings of per attendees
+// each: meeting i's ID ends in i, and attendee j of it in i*per+j (12
+// digits each), so that a test can tell where a row was stored.
+func filledStore(t *testing.T, path string, meetings, per int) *Store {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "carillon.db")
 	s, err := Open(ctx, Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	now := time.Now().UTC()
 	err = s.Write(ctx, func(w store.Writer) error {
 		var as []*store.Attendee
-		for i := range 2 {
-			m := &store.Meeting{ID: fmt.Sprintf("00000000-0000-7000-8000-00000000000%d", i), AccountID: "000000000000",
+		for i := range meetings {
+			m := &store.Meeting{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", i), AccountID: "000000000000",
 				APIRegion: "us-east-1", ClientRequestToken: fmt.Sprint("token-", i), MediaRegion: "us-east-1",
 				MaxAttendees: 250, CreatedAt: now, LastActiveAt: now}
 			if err := w.InsertMeeting(m); err != nil {
 				return err
 			}
-			for j := range 3 {
-				as = append(as, &store.Attendee{ID: fmt.Sprintf("00000000-0000-7000-9000-0000000000%d%d", i, j),
-					MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: fmt.Sprint("user-", j), TokenKeyID: 1,
-					TokenSalt: make([]byte, 16), CreatedAt: now})
+			for j := range per {
+				as = append(as, &store.Attendee{ID: fmt.Sprintf("00000000-0000-7000-9000-%012d", i*per+j), MeetingID: m.ID,
+					AccountID: m.AccountID, ExternalUserID: fmt.Sprint("user-", j), TokenKeyID: 1, TokenSalt: make([]byte, 16), CreatedAt: now})
 			}
 		}
 		return w.InsertAttendees(as)
@@ -39,6 +42,20 @@ func TestCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// rowNumber is the number an ID of filledStore ends in.
+func rowNumber(id string) int {
+	var n int
+	fmt.Sscanf(id[len(id)-12:], "%d", &n)
+	return n
+}
+
+func TestCount(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "carillon.db")
+	filledStore(t, path, 2, 3)
 	// Counted beside the running store, as bench growth may be.
 	c, err := Count(ctx, path)
 	if err != nil {
@@ -61,10 +78,10 @@ func TestCount(t *testing.T) {
 	}
 	seen := map[[2]string]bool{}
 	for _, a := range sample {
-		if a[0][:len(a[0])-1] != "00000000-0000-7000-8000-00000000000" || a[1][:len(a[1])-2] != "00000000-0000-7000-9000-0000000000" {
+		if !strings.HasPrefix(a[0], "00000000-0000-7000-8000-") || !strings.HasPrefix(a[1], "00000000-0000-7000-9000-") {
 			t.Fatalf("sampled %v, not a meeting and an attendee of it", a)
 		}
-		if a[1][len(a[1])-2] != a[0][len(a[0])-1] {
+		if rowNumber(a[1])/3 != rowNumber(a[0]) {
 			t.Fatalf("sampled %v: the attendee is not of that meeting", a)
 		}
 		seen[a] = true
@@ -79,32 +96,8 @@ func TestCount(t *testing.T) {
 func TestSampleAttendeesSpreads(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "carillon.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	now := time.Now().UTC()
 	const meetings, per = 30, 100
-	err = s.Write(ctx, func(w store.Writer) error {
-		var as []*store.Attendee
-		for i := range meetings {
-			m := &store.Meeting{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", i), AccountID: "000000000000",
-				APIRegion: "us-east-1", ClientRequestToken: fmt.Sprint("token-", i), MediaRegion: "us-east-1",
-				MaxAttendees: 250, CreatedAt: now, LastActiveAt: now}
-			if err := w.InsertMeeting(m); err != nil {
-				return err
-			}
-			for j := range per {
-				as = append(as, &store.Attendee{ID: fmt.Sprintf("00000000-0000-7000-9000-%012d", i*per+j), MeetingID: m.ID,
-					AccountID: m.AccountID, ExternalUserID: fmt.Sprint("user-", j), TokenKeyID: 1, TokenSalt: make([]byte, 16), CreatedAt: now})
-			}
-		}
-		return w.InsertAttendees(as)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	filledStore(t, path, meetings, per)
 	for _, n := range []int{100, 2000} { // looked up at random; all shuffled
 		sample, err := SampleAttendees(ctx, path, n)
 		if err != nil {
@@ -113,13 +106,12 @@ func TestSampleAttendeesSpreads(t *testing.T) {
 		seen := map[int]bool{}
 		lowest, highest, rising := meetings*per, -1, true
 		for k, a := range sample {
-			var i int
-			fmt.Sscanf(a[1][len(a[1])-12:], "%d", &i)
+			i := rowNumber(a[1])
 			seen[i] = true
-			lowest, highest = min(lowest, i), max(highest, i)
-			if k > 0 && k < 20 && i < highestOf(sample[:k]) {
+			if k > 0 && k < 20 && i < highest {
 				rising = false
 			}
+			lowest, highest = min(lowest, i), max(highest, i)
 		}
 		if len(sample) != n || len(seen) != n {
 			t.Fatalf("n=%d: %d drawn, %d distinct", n, len(sample), len(seen))
@@ -128,14 +120,4 @@ func TestSampleAttendeesSpreads(t *testing.T) {
 			t.Errorf("n=%d: drawn from %d to %d of %d, in rising order %v: not spread over the store", n, lowest, highest, meetings*per, rising)
 		}
 	}
-}
-
-func highestOf(as [][2]string) int {
-	highest := -1
-	for _, a := range as {
-		var i int
-		fmt.Sscanf(a[1][len(a[1])-12:], "%d", &i)
-		highest = max(highest, i)
-	}
-	return highest
 }

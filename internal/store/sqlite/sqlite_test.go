@@ -69,35 +69,20 @@ func TestMigrationFillsDeliveryHeads(t *testing.T) {
 // again.
 func TestInsertAttendeesIfFreeTries(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := filledStore(t, filepath.Join(t.TempDir(), "carillon.db"), 1, 1) // user-0 in meeting 0
 	now := time.Now().UTC()
-	m := &store.Meeting{ID: "00000000-0000-7000-8000-000000000001", AccountID: "000000000000", APIRegion: "us-east-1",
-		ClientRequestToken: "token", MediaRegion: "us-east-1", MaxAttendees: 250, CreatedAt: now, LastActiveAt: now}
 	attendee := func(id, external string) *store.Attendee {
-		return &store.Attendee{ID: id, MeetingID: m.ID, AccountID: m.AccountID, ExternalUserID: external, TokenKeyID: 1,
-			TokenSalt: make([]byte, 16), CreatedAt: now}
+		return &store.Attendee{ID: id, MeetingID: "00000000-0000-7000-8000-000000000000", AccountID: "000000000000",
+			ExternalUserID: external, TokenKeyID: 1, TokenSalt: make([]byte, 16), CreatedAt: now}
 	}
-	err = s.Write(ctx, func(w store.Writer) error {
-		if err := w.InsertMeeting(m); err != nil {
-			return err
-		}
-		return w.InsertAttendees([]*store.Attendee{attendee("00000000-0000-7000-9000-000000000001", "alice")})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.Write(ctx, func(w store.Writer) error {
+	err := s.Write(ctx, func(w store.Writer) error {
 		tx := w.(*cachedWriter).Tx
 		tx.ResetDirty()
-		free, err := w.InsertAttendeesIfFree([]*store.Attendee{attendee("00000000-0000-7000-9000-000000000002", "alice")})
+		free, err := w.InsertAttendeesIfFree([]*store.Attendee{attendee("00000000-0000-7000-9000-100000000002", "user-0")})
 		if free || err != nil || tx.Dirty() {
-			return fmt.Errorf("alice again: free %v, %v, dirty %v", free, err, tx.Dirty())
+			return fmt.Errorf("user-0 again: free %v, %v, dirty %v", free, err, tx.Dirty())
 		}
-		bob := attendee("00000000-0000-7000-9000-000000000003", "bob")
+		bob := attendee("00000000-0000-7000-9000-100000000003", "bob")
 		if free, err := w.InsertAttendeesIfFree([]*store.Attendee{bob}); !free || err != nil || bob.Seq == 0 {
 			return fmt.Errorf("bob: free %v, %v, seq %d", free, err, bob.Seq)
 		}
