@@ -18,6 +18,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/carillon-dev/carillon/internal/accounts"
+	"github.com/carillon-dev/carillon/internal/events"
 )
 
 // EnvPrefix prefixes the environment variable of every setting.
@@ -54,6 +55,7 @@ type Config struct {
 	WebhookURLs           []string
 	WebhookSecret         string
 	NotificationsEndpoint string
+	EventBridgeBus        string
 	DeliveryMaxAttempts   int
 	DeliveryBackoff       time.Duration
 	DeliveryMaxBackoff    time.Duration
@@ -116,6 +118,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.Func("webhook-url", "`URL` that receives every event as a signed POST; repeat the flag or separate URLs with commas", appendList(&c.WebhookURLs))
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`SECRET` that signs webhook requests (HMAC-SHA256); required with --webhook-url")
 	fs.StringVar(&c.NotificationsEndpoint, "notifications-endpoint", "", "deliver events to the SQS queue and SNS topic a meeting's NotificationsConfiguration names: `URL` of an SQS/SNS-compatible server, or \"aws\" for AWS itself; empty: off")
+	fs.StringVar(&c.EventBridgeBus, "eventbridge-bus", "", "also put every event on this EventBridge `BUS` (a name such as default, or a bus ARN) in its meeting's region, through --notifications-endpoint; empty: off")
 	fs.IntVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 10, "failed attempts after which an event delivery goes to the dead-letter list (`N`)")
 	fs.DurationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "wait after a first failed delivery; doubles with each failure (`DURATION`)")
 	fs.DurationVar(&c.DeliveryMaxBackoff, "delivery-max-backoff", 5*time.Minute, "longest wait between delivery attempts (`DURATION`)")
@@ -304,6 +307,20 @@ func (c *Config) Check() error {
 	if e := c.NotificationsEndpoint; e != "" && e != "aws" {
 		if !isHTTPURL(e) {
 			bad("--notifications-endpoint %q: want \"aws\" or an http(s) URL", e)
+		}
+	}
+	if b := c.EventBridgeBus; b != "" {
+		switch {
+		case c.NotificationsEndpoint == "":
+			bad("--eventbridge-bus needs --notifications-endpoint: the EventBridge-compatible server to deliver to")
+		case c.NotificationsEndpoint == "aws":
+			// EventBridge keeps sources that begin with "aws." to AWS's own
+			// services: it would refuse every event, each to be retried.
+			bad("--eventbridge-bus with --notifications-endpoint aws: AWS EventBridge accepts events of the source aws.chime only from the service itself; use an EventBridge-compatible server (LocalStack, moto)")
+		default:
+			if err := events.CheckEventBus(b); err != nil {
+				bad("--eventbridge-bus %q: %v", b, err)
+			}
 		}
 	}
 	if c.DeliveryMaxAttempts < 1 {

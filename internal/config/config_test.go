@@ -118,3 +118,25 @@ func TestMediaSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestEventBridgeBus(t *testing.T) {
+	parse := func(args ...string) error {
+		_, err := Parse("serve", append([]string{"--store", "memory"}, args...), &bytes.Buffer{})
+		return err
+	}
+	if err := parse("--notifications-endpoint", "http://127.0.0.1:4566", "--eventbridge-bus", "default"); err != nil {
+		t.Fatalf("a bus on a compatible server: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--eventbridge-bus", "default"}, "needs --notifications-endpoint"},
+		{[]string{"--notifications-endpoint", "aws", "--eventbridge-bus", "default"}, "accepts events of the source aws.chime only from the service"},
+		{[]string{"--notifications-endpoint", "http://127.0.0.1:4566", "--eventbridge-bus", "no spaces"}, `--eventbridge-bus "no spaces"`},
+	} {
+		if err := parse(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error naming %q", c.args, err, c.want)
+		}
+	}
+}

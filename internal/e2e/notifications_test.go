@@ -11,6 +11,8 @@ import (
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -75,19 +77,8 @@ func TestNotificationsToSQSAndSNS(t *testing.T) {
 	sq := sqs.NewFromConfig(awsConfig(endpoint))
 	sn := sns.NewFromConfig(awsConfig(endpoint))
 
-	queue := func(name string) (url, arn string) {
-		out, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: awsv2.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *out.QueueUrl, attrs.Attributes["QueueArn"]
-	}
-	direct, directARN := queue("meeting-events")
-	viaTopic, viaTopicARN := queue("topic-subscriber")
+	direct, directARN := mkQueue(t, sq, "meeting-events")
+	viaTopic, viaTopicARN := mkQueue(t, sq, "topic-subscriber")
 	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: awsv2.String("meeting-events")})
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +112,65 @@ func TestNotificationsToSQSAndSNS(t *testing.T) {
 		if string(gotJSON) != string(wantJSON) {
 			t.Fatalf("%s: AttendeeAdded\n got %s\nwant %s", name, gotJSON, wantJSON)
 		}
+	}
+}
+
+// mkQueue creates an SQS queue and returns its URL and ARN.
+func mkQueue(t *testing.T, sq *sqs.Client, name string) (url, arn string) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: awsv2.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.QueueUrl, attrs.Attributes["QueueArn"]
+}
+
+// TestEventsOnEventBridge puts the events of a meeting that names no
+// destination on an EventBridge bus, as the service does with every
+// meeting's, and reads them back through a rule that sends the aws.chime
+// events of the default bus to a queue: EventBridge's envelope around the
+// detail Carillon renders for every destination.
+func TestEventsOnEventBridge(t *testing.T) {
+	endpoint := startMoto(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	ctx := context.Background()
+	sq := sqs.NewFromConfig(awsConfig(endpoint))
+	eb := eventbridge.NewFromConfig(awsConfig(endpoint))
+	url, arn := mkQueue(t, sq, "chime-rule-target")
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: awsv2.String("chime"), EventPattern: awsv2.String(`{"source":["aws.chime"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: awsv2.String("chime"), Targets: []ebtypes.Target{{Id: awsv2.String("queue"), Arn: awsv2.String(arn)}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	e := start(t, withConfig(func(c *config.Config) { c.NotificationsEndpoint, c.EventBridgeBus = endpoint, "default" }))
+	m := e.createMeeting("bridged")
+	a := e.createAttendee(*m.MeetingId, "bob")
+
+	got := receive(t, sq, url, 2)
+	byType := map[string]events.Envelope{}
+	for _, env := range got {
+		byType[env.Detail.EventType] = env
+	}
+	added, ok := byType[events.AttendeeAdded]
+	if _, started := byType[events.MeetingStarted]; !ok || !started {
+		t.Fatalf("events = %+v", got)
+	}
+	if added.Source != "aws.chime" || added.DetailType != "Chime Meeting State Change" || added.Region != "us-east-1" ||
+		len(added.Resources) != 1 || added.Resources[0] != *m.MeetingArn {
+		t.Fatalf("envelope: %+v", added)
+	}
+	want := events.Detail{Version: "0", EventType: events.AttendeeAdded, Timestamp: added.Detail.Timestamp, MeetingID: *m.MeetingId,
+		ExternalMeetingID: "bridged", AttendeeID: *a.AttendeeId, ExternalUserID: "bob", MediaRegion: "us-east-1"}
+	if added.Detail != want || added.Detail.Timestamp == 0 {
+		t.Fatalf("detail\n got %+v\nwant %+v", added.Detail, want)
 	}
 }
 

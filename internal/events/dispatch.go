@@ -18,22 +18,28 @@ const (
 	KindWebhook = "webhook"
 	KindSQS     = "sqs"
 	KindSNS     = "sns"
+	// KindEventBridge's targets are a bus ARN, or region/name.
+	KindEventBridge = "eventbridge"
 )
 
-// Routes decides where a meeting's events go: every configured webhook, and
-// the meeting's own SQS queue and SNS topic when notifications are on.
+// Routes decides where a meeting's events go: every configured webhook,
+// the meeting's own SQS queue and SNS topic when notifications are on, and
+// the EventBridge bus, if one is named.
 type Routes struct {
 	Webhooks      []string
 	Notifications bool
+	// EventBus is a bus name, put in each meeting's own region, or a bus
+	// ARN (see CheckEventBus); empty: none.
+	EventBus string
 }
 
 // Active reports whether any event can have a destination; when none can,
 // nothing needs to wake the dispatcher.
-func (r Routes) Active() bool { return len(r.Webhooks) > 0 || r.Notifications }
+func (r Routes) Active() bool { return len(r.Webhooks) > 0 || r.Notifications || r.EventBus != "" }
 
 // For returns the destinations of a meeting's events.
 func (r Routes) For(m *store.Meeting) []string {
-	dest := make([]string, 0, len(r.Webhooks)+2)
+	dest := make([]string, 0, len(r.Webhooks)+3)
 	for _, u := range r.Webhooks {
 		dest = append(dest, KindWebhook+":"+u)
 	}
@@ -44,6 +50,9 @@ func (r Routes) For(m *store.Meeting) []string {
 		if n.SnsTopicArn != "" {
 			dest = append(dest, KindSNS+":"+n.SnsTopicArn)
 		}
+	}
+	if r.EventBus != "" {
+		dest = append(dest, KindEventBridge+":"+eventBusTarget(r.EventBus, m.APIRegion))
 	}
 	return dest
 }

@@ -154,6 +154,19 @@ func TestRoutes(t *testing.T) {
 	if got := strings.Join(r.For(m), " "); got != "webhook:http://a webhook:http://b sqs:arn:aws:sqs:us-east-1:1:q sns:arn:aws:sns:us-east-1:1:t" {
 		t.Fatalf("with notifications: %s", got)
 	}
+	// A bus named is the bus of that name in the meeting's control region;
+	// an ARN is that bus, whatever the meeting's region.
+	r = Routes{EventBus: "default"}
+	if got := strings.Join(r.For(m), " "); !r.Active() || got != "eventbridge:us-west-2/default" {
+		t.Fatalf("with a bus name: %s", got)
+	}
+	r.EventBus = "arn:aws:events:eu-west-1:123456789012:event-bus/meetings"
+	if got := strings.Join(r.For(m), " "); got != "eventbridge:arn:aws:events:eu-west-1:123456789012:event-bus/meetings" {
+		t.Fatalf("with a bus ARN: %s", got)
+	}
+	if (Routes{}).Active() {
+		t.Fatal("no destination, yet active")
+	}
 }
 
 func TestBackoff(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -16,8 +17,8 @@ import (
 )
 
 // Notifier delivers events to the SQS queues and SNS topics that meetings
-// name in their NotificationsConfiguration, through the real AWS endpoints
-// or any compatible server. Credentials come from the standard AWS chain
+// name in their NotificationsConfiguration, and to an EventBridge bus,
+// through the real AWS endpoints or any compatible server. Credentials come from the standard AWS chain
 // (environment, shared files, instance roles).
 type Notifier struct {
 	base aws.Config
@@ -29,8 +30,9 @@ type Notifier struct {
 
 // regionClients are the clients of one region, made when first needed.
 type regionClients struct {
-	sqs *sqs.Client
-	sns *sns.Client
+	sqs         *sqs.Client
+	sns         *sns.Client
+	eventBridge *eventbridge.Client
 }
 
 // NewNotifier loads the AWS configuration. endpoint, when set, replaces the
@@ -53,7 +55,7 @@ func (n *Notifier) region(name string) *regionClients {
 	if !ok {
 		cfg := n.base.Copy()
 		cfg.Region = name
-		c = &regionClients{sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg)}
+		c = &regionClients{sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), eventBridge: eventbridge.NewFromConfig(cfg)}
 		n.clients[name] = c
 	}
 	return c

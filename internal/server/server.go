@@ -163,6 +163,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		}
 		sinks[events.KindSQS], sinks[events.KindSNS] = n.SQS(), n.SNS()
 		routes.Notifications = true
+		if cfg.EventBridgeBus != "" {
+			sinks[events.KindEventBridge] = n.EventBridge()
+			routes.EventBus = cfg.EventBridgeBus
+		}
 	}
 	dcfg := events.DefaultDispatchConfig()
 	dcfg.MaxAttempts = cfg.DeliveryMaxAttempts
