@@ -14,7 +14,8 @@ import (
 // Bench runs the store's benchmarks against the stores open returns: the
 // store's share of each API operation (the writes with the events each one
 // emits, but for InsertAttendee, kept as earlier figures measured it),
-// then the outbox's poll with a receiver down.
+// the lifecycle's (benchOtherOperations), then the outbox's poll with a
+// receiver down.
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("CreateMeeting", func(b *testing.B) {
 		s := open(b)
@@ -174,6 +175,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		})
 	})
+	benchOtherOperations(b, open)
 	b.Run("DueDeliveriesReceiverDown", benchDueDeliveriesReceiverDown(open))
 }
 

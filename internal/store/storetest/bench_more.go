@@ -1,0 +1,239 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/model"
+	"github.com/carillon-dev/carillon/internal/store"
+)
+
+// benchOtherOperations times the store's share of the API operations that
+// Bench's first runs leave out, and of the lifecycle's work, each as the
+// domain runs it (meetings.Service): the same reads and writes, in one
+// transaction, with the events it emits.
+func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
+	b.Run("CreateMeetingWithAttendees10", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		parallel(b, 4, func(i int) {
+			m := newMeeting("111111111111", fmt.Sprintf("with-%d", i))
+			as := make([]*store.Attendee, 10)
+			es := []*store.Event{newEvent(m.ID, "chime:MeetingStarted")}
+			for j := range as {
+				as[j] = newAttendee(m, fmt.Sprintf("user-%d", j))
+				es = append(es, newEvent(m.ID, "chime:AttendeeAdded"))
+			}
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.MeetingByToken(m.AccountID, m.APIRegion, m.ClientRequestToken); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("token lookup: %v", err)
+				}
+				if err := w.InsertMeeting(m); err != nil {
+					return err
+				}
+				if err := w.InsertAttendees(as); err != nil {
+					return err
+				}
+				return w.AppendEvents(es, nil)
+			})
+		})
+	})
+	b.Run("UpdateAttendeeCapabilities", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 100, 10)
+		var as []*store.Attendee
+		for _, m := range ms {
+			as = append(as, benchAttendees(b, s, m, 10)...)
+		}
+		parallel(b, 16, func(i int) {
+			a := as[i%len(as)]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(a.AccountID, a.MeetingID); err != nil {
+					return err
+				}
+				if _, err := w.Attendee(a.MeetingID, a.ID); err != nil {
+					return err
+				}
+				if err := w.UpdateCapabilities(a.MeetingID, a.ID, capabilitiesFor(i)); err != nil {
+					return err
+				}
+				return w.AppendEvents([]*store.Event{newEvent(a.MeetingID, "chime:AttendeeCapabilitiesUpdated")}, nil)
+			})
+		})
+	})
+	b.Run("BatchUpdateAttendeeCapabilitiesExcept10", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 100, 10)
+		excluded := make([][]string, len(ms))
+		for i, m := range ms {
+			excluded[i] = []string{benchAttendees(b, s, m, 10)[0].ID} // the host keeps what it has
+		}
+		parallel(b, 16, func(i int) {
+			m := ms[i%len(ms)]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				all, err := w.Attendees(m.ID, 0, m.MaxAttendees+1)
+				if err != nil {
+					return err
+				}
+				if err := w.UpdateCapabilitiesExcept(m.ID, excluded[i%len(ms)], capabilitiesFor(i)); err != nil {
+					return err
+				}
+				es := make([]*store.Event, 0, len(all))
+				for range len(all) - 1 {
+					es = append(es, newEvent(m.ID, "chime:AttendeeCapabilitiesUpdated"))
+				}
+				return w.AppendEvents(es, nil)
+			})
+		})
+	})
+	b.Run("TagResource", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 1000, 10)
+		parallel(b, 16, func(i int) {
+			m := ms[i%len(ms)]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				if _, err := w.Tags(m.ID); err != nil {
+					return err
+				}
+				return w.PutTags(m.ID, []model.Tag{model.NewTag("team", fmt.Sprint(i)), model.NewTag(fmt.Sprintf("k%d", i%40), "v")})
+			})
+		})
+	})
+	b.Run("UntagResource", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 1000, 10)
+		for _, m := range ms {
+			tags := make([]model.Tag, 40)
+			for j := range tags {
+				tags[j] = model.NewTag(fmt.Sprintf("k%d", j), "v")
+			}
+			benchWrite(b, s, func(w store.Writer) error { return w.PutTags(m.ID, tags) })
+		}
+		parallel(b, 16, func(i int) {
+			m := ms[i%len(ms)]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				return w.DeleteTags(m.ID, []string{fmt.Sprintf("k%d", i/len(ms)%40)})
+			})
+		})
+	})
+	b.Run("ListTagsForResource", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 100, 10)
+		for _, m := range ms {
+			benchWrite(b, s, func(w store.Writer) error {
+				return w.PutTags(m.ID, []model.Tag{model.NewTag("team", "a"), model.NewTag("cost-centre", "b"), model.NewTag("env", "c")})
+			})
+		}
+		parallel(b, 1, func(i int) {
+			m := ms[i%len(ms)]
+			benchView(b, s, func(r store.Reader) error {
+				if _, err := r.Meeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				tags, err := r.Tags(m.ID)
+				if err == nil && len(tags) != 3 {
+					err = fmt.Errorf("%d tags, want 3", len(tags))
+				}
+				return err
+			})
+		})
+	})
+	transcribe := &model.TranscriptionConfiguration{EngineTranscribeSettings: &model.EngineTranscribeSettings{LanguageCode: "en-US", Region: "auto"}}
+	b.Run("StartMeetingTranscription", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, b.N, 10)
+		parallel(b, 16, func(i int) {
+			m := ms[i]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				if err := w.SetTranscription(m.ID, transcribe); err != nil {
+					return err
+				}
+				return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:TranscriptionStarted")}, nil)
+			})
+		})
+	})
+	b.Run("StopMeetingTranscription", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, b.N, 10)
+		for start := 0; start < len(ms); start += 1000 {
+			benchWrite(b, s, func(w store.Writer) error {
+				for _, m := range ms[start:min(start+1000, len(ms))] {
+					if err := w.SetTranscription(m.ID, transcribe); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		parallel(b, 16, func(i int) {
+			m := ms[i]
+			benchWrite(b, s, func(w store.Writer) error {
+				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+					return err
+				}
+				if err := w.SetTranscription(m.ID, nil); err != nil {
+					return err
+				}
+				return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:TranscriptionStopped")}, nil)
+			})
+		})
+	})
+	// The media plane marks each meeting it hosts active every 30 seconds.
+	b.Run("MarkActive", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		ms := benchMeetings(b, s, 1000, 10)
+		parallel(b, 16, func(i int) {
+			m := ms[i%len(ms)]
+			benchWrite(b, s, func(w store.Writer) error {
+				return w.TouchMeeting(m.ID, epoch.Add(time.Duration(i)*time.Millisecond))
+			})
+		})
+	})
+	// Every replica's lifecycle asks for due meetings each second; among
+	// 10,000 active meetings, none is due.
+	b.Run("DueMeetingsNoneDue", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		benchMeetings(b, s, 10_000, 10)
+		createdBefore, idleBefore := epoch.Add(-24*time.Hour), epoch.Add(-5*time.Minute)
+		parallel(b, 1, func(int) {
+			benchView(b, s, func(r store.Reader) error {
+				due, err := r.DueMeetings(createdBefore, idleBefore, 100)
+				if err == nil && len(due) != 0 {
+					err = fmt.Errorf("%d meetings due, want none", len(due))
+				}
+				return err
+			})
+		})
+	})
+}
+
+// capabilitiesFor varies the capabilities an update sets.
+func capabilitiesFor(i int) model.AttendeeCapabilities {
+	if i%2 == 0 {
+		return model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.SendReceive, Content: model.Receive}
+	}
+	return model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.Receive, Content: model.None}
+}
