@@ -150,8 +150,10 @@ type Reader interface {
 	Attendees(meetingID string, afterSeq int64, limit int) ([]Attendee, error)
 	// Tags returns the tags of a meeting sorted by key.
 	Tags(meetingID string) ([]model.Tag, error)
-	// DueMeetings returns active meetings created at or before createdBefore,
-	// or last active at or before idleBefore (a zero time disables that test).
+	// DueMeetings returns up to limit active meetings created at or before
+	// createdBefore, or last active at or before idleBefore (a zero time
+	// disables that test), oldest first; fewer than limit only when no
+	// other is due.
 	DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]Meeting, error)
 	// Meetings lists meetings for administration, newest first.
 	Meetings(filter MeetingFilter) ([]Meeting, error)

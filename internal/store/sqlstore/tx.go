@@ -215,8 +215,15 @@ func NewQueries(d *Dialect) *Queries {
 		endMeeting:       p(`UPDATE meetings SET ended_at = ?, end_reason = ?, attendee_count = 0, transcription = NULL WHERE id = ? AND ended_at IS NULL`),
 		touchMeeting:     p(`UPDATE meetings SET last_active_at = ? WHERE id = ? AND last_active_at < ?`),
 		setTranscription: p(`UPDATE meetings SET transcription = ? WHERE id = ? AND ended_at IS NULL`),
-		dueMeetings: p(`SELECT ` + meetingColumns + ` FROM meetings
-			WHERE ended_at IS NULL AND (created_at <= ? OR last_active_at <= ?) ORDER BY created_at LIMIT ?`),
+		// Each test walks its own index over the active meetings, only as
+		// far as its deadline and the limit: one condition with OR walked
+		// every active meeting in creation order, reading each row for
+		// its activity, at every poll of the lifecycle.
+		dueMeetings: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id IN (
+			SELECT id FROM (SELECT id FROM meetings WHERE ended_at IS NULL AND created_at <= ? ORDER BY created_at LIMIT ?) AS too_long
+			UNION
+			SELECT id FROM (SELECT id FROM meetings WHERE ended_at IS NULL AND last_active_at <= ? ORDER BY last_active_at LIMIT ?) AS idle
+		) ORDER BY created_at LIMIT ?`),
 		purgeEnded: p(`DELETE FROM meetings WHERE id IN
 			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?)`),
 		purgeTags:          p(`DELETE FROM tags WHERE meeting_id NOT IN (SELECT id FROM meetings)`),
@@ -465,7 +472,7 @@ func (t *Tx) DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]stor
 	if !idleBefore.IsZero() {
 		i = millis(idleBefore)
 	}
-	return t.meetings(t.sql.dueMeetings, c, i, limit)
+	return t.meetings(t.sql.dueMeetings, c, limit, i, limit, limit)
 }
 
 func (t *Tx) Meetings(f store.MeetingFilter) ([]store.Meeting, error) {

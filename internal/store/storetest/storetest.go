@@ -534,6 +534,32 @@ func testDueMeetings(t *testing.T, s store.Store) {
 	if got := due(time.Time{}, epoch.Add(-5*time.Minute)); len(got) != 0 {
 		t.Fatalf("due after touch = %v, want none", got)
 	}
+
+	// Due by both tests, a meeting comes once; beyond the limit, the
+	// oldest come first, and a full page says there may be more.
+	for i := range 4 {
+		m := newMeeting("111111111111", fmt.Sprintf("both-%d", i))
+		m.CreatedAt = epoch.Add(-30*time.Hour + time.Duration(i)*time.Minute)
+		m.LastActiveAt = m.CreatedAt
+		insertMeeting(t, s, m)
+	}
+	page := func(limit int) []string {
+		var ids []string
+		read(t, s, func(r store.Reader) error {
+			ms, err := r.DueMeetings(epoch.Add(-24*time.Hour), epoch.Add(-5*time.Minute), limit)
+			for _, m := range ms {
+				ids = append(ids, m.ExternalMeetingID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := fmt.Sprint(page(3)); got != "[ext-both-0 ext-both-1 ext-both-2]" {
+		t.Fatalf("a page of 3 = %s", got)
+	}
+	if got := fmt.Sprint(page(10)); got != "[ext-both-0 ext-both-1 ext-both-2 ext-both-3 ext-old]" {
+		t.Fatalf("every due meeting = %s", got)
+	}
 }
 
 func testTranscription(t *testing.T, s store.Store) {
