@@ -211,6 +211,54 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		})
 	})
+	// Once a minute the lifecycle deletes meetings past their retention,
+	// with their tags; here one at a time, among 10,000 tagged meetings.
+	b.Run("PurgeEndedAmongTagged", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		tagged := benchMeetings(b, s, 10_000, 10)
+		for start := 0; start < len(tagged); start += 1000 {
+			benchWrite(b, s, func(w store.Writer) error {
+				for _, m := range tagged[start:min(start+1000, len(tagged))] {
+					if err := w.PutTags(m.ID, []model.Tag{model.NewTag("team", "a"), model.NewTag("env", "b"), model.NewTag("cost-centre", "c")}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		ended := make([]*store.Meeting, b.N)
+		for start := 0; start < b.N; start += 1000 {
+			benchWrite(b, s, func(w store.Writer) error {
+				for i := start; i < min(start+1000, b.N); i++ {
+					ended[i] = newMeeting("111111111111", fmt.Sprintf("ended-%d", i))
+					if err := w.InsertMeeting(ended[i]); err != nil {
+						return err
+					}
+					if err := w.PutTags(ended[i].ID, []model.Tag{model.NewTag("team", "a")}); err != nil {
+						return err
+					}
+					if _, err := w.EndMeeting(ended[i].ID, epoch.Add(time.Duration(i)*time.Millisecond), store.EndDeleted); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		// One replica at a time, as its lifecycle does: two at once would
+		// race for the same meeting.
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			benchWrite(b, s, func(w store.Writer) error {
+				n, err := w.PurgeEnded(epoch.Add(time.Hour), 1)
+				if err == nil && n != 1 {
+					err = fmt.Errorf("purged %d meetings, want 1", n)
+				}
+				return err
+			})
+		}
+	})
 	// Every replica's lifecycle asks for due meetings each second; among
 	// 10,000 active meetings, none is due.
 	b.Run("DueMeetingsNoneDue", func(b *testing.B) {
