@@ -225,8 +225,8 @@ func NewQueries(d *Dialect) *Queries {
 			SELECT id FROM (SELECT id FROM meetings WHERE ended_at IS NULL AND last_active_at <= ? ORDER BY last_active_at LIMIT ?) AS idle
 		) ORDER BY created_at LIMIT ?`),
 		purgeEnded: p(`DELETE FROM meetings WHERE id IN
-			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?)`),
-		purgeTags:          p(`DELETE FROM tags WHERE meeting_id NOT IN (SELECT id FROM meetings)`),
+			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?) RETURNING id`),
+		purgeTags:          p(`DELETE FROM tags WHERE meeting_id IN (SELECT t.value->>0 FROM ` + d.JSONRows + `)`),
 		attendee:           p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id = ?`),
 		attendeeByExternal: p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND external_user_id = ?`),
 		attendees:          p(`SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
@@ -574,17 +574,27 @@ func (t *Tx) execOne(query string, args ...any) error {
 
 func (t *Tx) PurgeEnded(before time.Time, limit int) (int, error) {
 	t.dirty = true
-	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEnded, millis(before), limit)
+	rows, err := t.q.QueryContext(t.ctx, t.sql.purgeEnded, millis(before), limit)
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
-		return int(n), err
+	var gone [][1]string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		gone = append(gone, [1]string{id})
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil || len(gone) == 0 {
+		return 0, err
 	}
 	t.change(All, "") // which ended meetings went is not worth tracking
-	_, err = t.q.ExecContext(t.ctx, t.sql.purgeTags)
-	return int(n), err
+	// The tags of the meetings deleted, by their key: looking for tags
+	// whose meeting is gone read every tag of every meeting.
+	_, err = t.q.ExecContext(t.ctx, t.sql.purgeTags, jsonRows(gone))
+	return len(gone), err
 }
 
 func (t *Tx) Attendee(meetingID, attendeeID string) (store.Attendee, error) {

@@ -583,8 +583,10 @@ func testPurgeEnded(t *testing.T, s store.Store) {
 		insertMeeting(t, s, m)
 	}
 	write(t, s, func(w store.Writer) error {
-		if err := w.PutTags(gone.ID, []model.Tag{model.NewTag("k", "v")}); err != nil {
-			return err
+		for _, m := range []*store.Meeting{gone, kept, active} {
+			if err := w.PutTags(m.ID, []model.Tag{model.NewTag("k", "v")}); err != nil {
+				return err
+			}
 		}
 		if _, err := w.EndMeeting(gone.ID, epoch, store.EndDeleted); err != nil {
 			return err
@@ -613,8 +615,18 @@ func testPurgeEnded(t *testing.T, s store.Store) {
 			if _, err := r.MeetingByID(m.ID); err != nil {
 				return fmt.Errorf("meeting %s purged too early: %v", m.ExternalMeetingID, err)
 			}
+			if tags, err := r.Tags(m.ID); err != nil || len(tags) != 1 {
+				return fmt.Errorf("meeting %s lost its tags: %v, %v", m.ExternalMeetingID, tags, err)
+			}
 		}
 		return nil
+	})
+	write(t, s, func(w store.Writer) error {
+		n, err := w.PurgeEnded(epoch.Add(time.Hour), 100)
+		if err == nil && n != 0 {
+			err = fmt.Errorf("purged %d meetings again, want none", n)
+		}
+		return err
 	})
 }
 
