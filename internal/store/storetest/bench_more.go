@@ -259,6 +259,24 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		}
 	})
+	// Every scrape of the metrics reads the store's gauges.
+	b.Run("MetricsGauges", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		benchMeetings(b, s, 10_000, 10)
+		parallel(b, 1, func(int) {
+			benchView(b, s, func(r store.Reader) error {
+				st, err := r.Stats()
+				if err == nil && st.ActiveMeetings != 10_000 {
+					err = fmt.Errorf("%d active meetings, want 10000", st.ActiveMeetings)
+				}
+				if err == nil {
+					_, err = r.Outbox()
+				}
+				return err
+			})
+		})
+	})
 	// Every replica's lifecycle asks for due meetings each second; among
 	// 10,000 active meetings, none is due.
 	b.Run("DueMeetingsNoneDue", func(b *testing.B) {
