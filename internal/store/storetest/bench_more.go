@@ -259,6 +259,30 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		}
 	})
+	// Once a minute the dispatcher deletes delivered events past their
+	// retention; here among 100,000 recent events, none of them old enough.
+	b.Run("PurgeEventsNoneOld", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		for start := 0; start < 100_000; start += 1000 {
+			es := make([]*store.Event, 1000)
+			for i := range es {
+				es[i] = newEvent(fmt.Sprintf("m%d", (start+i)%500), "chime:AttendeeAdded")
+			}
+			benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			benchWrite(b, s, func(w store.Writer) error {
+				n, err := w.PurgeEvents(epoch.Add(-time.Hour), 10_000)
+				if err == nil && n != 0 {
+					err = fmt.Errorf("purged %d events, want none", n)
+				}
+				return err
+			})
+		}
+	})
 	// Every scrape of the metrics reads the store's gauges.
 	b.Run("MetricsGauges", func(b *testing.B) {
 		s := open(b)
