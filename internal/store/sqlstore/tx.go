@@ -273,8 +273,11 @@ func NewQueries(d *Dialect) *Queries {
 		outbox: p(`SELECT COALESCE(SUM(CASE WHEN d.dead = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(d.dead), 0),
 			COALESCE(MIN(CASE WHEN d.dead = 0 THEN e.created_at END), 0)
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
+		// Oldest first by time, along the time index, which the deadline
+		// ends: in the order of seq, a purge with nothing old enough to
+		// delete read every event, in the single writer's time on SQLite.
 		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at < ?
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT ?)`),
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.created_at LIMIT ?)`),
 	}
 	if d.LockAccount != "" {
 		q.lockAccount = p(d.LockAccount)
