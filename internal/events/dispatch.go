@@ -175,17 +175,15 @@ func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
 			}
 		}()
 	}
-	lastPurge := time.Time{}
+	// The purge runs beside the deliveries, which a long one (a day of
+	// events to delete after a pause) must not hold up.
+	var purging sync.WaitGroup
+	defer purging.Wait()
+	purging.Go(func() { d.purgeEvery(ctx, time.Minute) })
 	for ctx.Err() == nil {
 		n, err := d.DispatchOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "event dispatch", "err", err)
-		}
-		if time.Since(lastPurge) > time.Minute {
-			lastPurge = time.Now()
-			if err := d.purge(ctx); err != nil && ctx.Err() == nil {
-				d.log.ErrorContext(ctx, "purging delivered events", "err", err)
-			}
 		}
 		if n > 0 && err == nil {
 			continue // there may be more right away
@@ -207,15 +205,47 @@ func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
 	}
 }
 
-func (d *Dispatcher) purge(ctx context.Context) error {
+// purgeEvery purges at once, then every interval, until ctx ends.
+func (d *Dispatcher) purgeEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := d.purge(ctx); err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "purging delivered events", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// purgeBatch is how many events one purge transaction deletes at most: on
+// SQLite every write waits while it runs.
+const purgeBatch = 1000
+
+// purge deletes the delivered events past their retention, batch after
+// batch until one comes short (one batch a minute would fall ever further
+// behind any rate above a batch a minute), and says how many.
+func (d *Dispatcher) purge(ctx context.Context) (int, error) {
 	if d.cfg.Retention <= 0 {
-		return nil
+		return 0, nil
 	}
 	before := d.now().Add(-d.cfg.Retention)
-	return d.store.Write(ctx, func(w store.Writer) error {
-		_, err := w.PurgeEvents(before, 10000)
-		return err
-	})
+	total := 0
+	for {
+		var n int
+		err := d.store.Write(ctx, func(w store.Writer) error {
+			var err error
+			n, err = w.PurgeEvents(before, purgeBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
 }
 
 // DispatchOnce attempts every delivery that is due now and says how many it

@@ -164,14 +164,26 @@ func (s *Service) touch(ctx context.Context, meetingID string, at time.Time) err
 	return s.store.Write(ctx, func(w store.Writer) error { return w.TouchMeeting(meetingID, at) })
 }
 
-// PurgeEnded deletes meetings that ended longer ago than the retention.
+// purgeBatch bounds the meetings one purge transaction deletes.
+const purgeBatch = 1000
+
+// PurgeEnded deletes meetings that ended longer ago than the retention,
+// batch after batch until one comes short: a single batch a minute would
+// fall ever further behind more than a batch of meetings ending a minute.
 func (s *Service) PurgeEnded(ctx context.Context) error {
 	if s.cfg.EndedRetention <= 0 {
 		return nil
 	}
 	before := s.nowUTC().Add(-s.cfg.EndedRetention)
-	return s.store.Write(ctx, func(w store.Writer) error {
-		_, err := w.PurgeEnded(before, 1000)
-		return err
-	})
+	for {
+		var n int
+		err := s.store.Write(ctx, func(w store.Writer) error {
+			var err error
+			n, err = w.PurgeEnded(before, purgeBatch)
+			return err
+		})
+		if err != nil || n < purgeBatch {
+			return err
+		}
+	}
 }
