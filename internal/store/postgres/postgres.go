@@ -62,7 +62,7 @@ func dialect() *sqlstore.Dialect {
 		Placeholders:      sqlstore.QuestionToDollar,
 		LockRow:           " FOR UPDATE",
 		IsUniqueViolation: isUniqueViolation,
-		JSONRows:          "jsonb_array_elements(CAST(? AS jsonb)) AS t(value)",
+		JSONRows:          "carillon_json_rows(CAST(? AS jsonb)) AS t(value)", // see migration 0006
 
 		// Two 32-bit keys: a space apart from advisoryKey's single keys.
 		LockAccount: "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('meetings:' || ?))",
