@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/events"
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
 // testOutbox opens an in-memory store, and gives a meeting for its events.
@@ -43,17 +43,6 @@ func appendEvents(t *testing.T, st store.Store, m *store.Meeting, n int, destina
 	return evs
 }
 
-// countedWrites counts a store's write transactions.
-type countedWrites struct {
-	store.Store
-	n atomic.Int32
-}
-
-func (c *countedWrites) Write(ctx context.Context, fn func(store.Writer) error) error {
-	c.n.Add(1)
-	return c.Store.Write(ctx, fn)
-}
-
 // sink records what it was given, and refuses the event failAt (1-based).
 type sink struct {
 	mu     sync.Mutex
@@ -74,8 +63,8 @@ func (s *sink) Deliver(_ context.Context, _ string, e store.Event) error {
 
 // testDispatcher delivers st's outbox to a sink for "test:" destinations
 // that refuses the failAt-th delivery once, and counts st's writes.
-func testDispatcher(st store.Store, cfg events.DispatchConfig, failAt int) (*events.Dispatcher, *countedWrites, *sink) {
-	counted := &countedWrites{Store: st}
+func testDispatcher(st store.Store, cfg events.DispatchConfig, failAt int) (*events.Dispatcher, *storetest.WriteCounter, *sink) {
+	counted := &storetest.WriteCounter{Store: st}
 	sk := &sink{failAt: failAt}
 	return events.NewDispatcher(counted, map[string]events.Sink{"test": sk}, cfg, nil, nil), counted, sk
 }
@@ -99,8 +88,8 @@ func TestDispatchRecordsAPassInOneWrite(t *testing.T) {
 	if _, err := d.DispatchOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(sk.got) != 9 || counted.n.Load() != 1 || pending() != 21 {
-		t.Fatalf("first pass: %d delivered, %d writes, %d pending; want 9, 1, 21", len(sk.got), counted.n.Load(), pending())
+	if len(sk.got) != 9 || counted.Writes() != 1 || pending() != 21 {
+		t.Fatalf("first pass: %d delivered, %d writes, %d pending; want 9, 1, 21", len(sk.got), counted.Writes(), pending())
 	}
 	// The failed one is due again after its back-off; then the rest go.
 	for i := 0; pending() > 0; i++ {
@@ -148,7 +137,7 @@ func TestDispatchRecordsADeadLetterBeforeGoingOn(t *testing.T) {
 	if len(sk.got) != 4 || len(dead) != 1 || dead[0].Event.Seq != evs[1].Seq || o.Pending != 0 {
 		t.Fatalf("%d delivered, dead letters %v, %d pending; want 4, the second event, 0", len(sk.got), dead, o.Pending)
 	}
-	if n := counted.n.Load(); n != 2 {
+	if n := counted.Writes(); n != 2 {
 		t.Fatalf("%d writes, want 2: the dead letter, then the rest", n)
 	}
 }

@@ -7,18 +7,8 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
-
-// writeCounter counts a store's write transactions.
-type writeCounter struct {
-	store.Store
-	writes int
-}
-
-func (c *writeCounter) Write(ctx context.Context, fn func(store.Writer) error) error {
-	c.writes++
-	return c.Store.Write(ctx, fn)
-}
 
 // A purge deletes every event past the retention, in batches of its own
 // transaction, but those still to be delivered and the recent ones.
@@ -46,7 +36,7 @@ func TestPurgeCatchesUp(t *testing.T) {
 	appendAt(old-old/2, now.Add(-25*time.Hour))
 	appendAt(10, now.Add(-time.Hour))
 
-	counted := &writeCounter{Store: st}
+	counted := &storetest.WriteCounter{Store: st}
 	cfg := DefaultDispatchConfig()
 	d := NewDispatcher(counted, nil, cfg, nil, nil)
 	d.now = func() time.Time { return now }
@@ -54,8 +44,8 @@ func TestPurgeCatchesUp(t *testing.T) {
 	if err != nil || n != old {
 		t.Fatalf("purged %d events (%v), want %d", n, err, old)
 	}
-	if counted.writes != 3 {
-		t.Fatalf("%d transactions, want 3: two full batches and the rest", counted.writes)
+	if counted.Writes() != 3 {
+		t.Fatalf("%d transactions, want 3: two full batches and the rest", counted.Writes())
 	}
 	var left []store.Event
 	if err := st.View(ctx, func(r store.Reader) error {

@@ -4,33 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
-
-// countingStore counts a store's write transactions.
-type countingStore struct {
-	store.Store
-	writes atomic.Int32
-}
-
-func (c *countingStore) Write(ctx context.Context, fn func(store.Writer) error) error {
-	c.writes.Add(1)
-	return c.Store.Write(ctx, fn)
-}
 
 // A purge deletes every meeting past the retention, a batch per
 // transaction, and keeps those that ended since and the active ones.
 func TestPurgeEndedCatchesUp(t *testing.T) {
 	ctx := context.Background()
-	var counted *countingStore
+	var counted *storetest.WriteCounter
 	s := testService(t, func(st store.Store) store.Store {
-		counted = &countingStore{Store: st}
+		counted = &storetest.WriteCounter{Store: st}
 		return counted
 	})
 	now := s.nowUTC()
@@ -69,7 +58,7 @@ func TestPurgeEndedCatchesUp(t *testing.T) {
 	if err := s.PurgeEnded(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := counted.writes.Load(); n != 3 {
+	if n := counted.Writes(); n != 3 {
 		t.Fatalf("%d transactions, want 3: two full batches and the rest", n)
 	}
 	if err := counted.View(ctx, func(r store.Reader) error {

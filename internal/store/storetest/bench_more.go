@@ -155,21 +155,24 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 		})
 	})
 	transcribe := &model.TranscriptionConfiguration{EngineTranscribeSettings: &model.EngineTranscribeSettings{LanguageCode: "en-US", Region: "auto"}}
+	// StartMeetingTranscription, or StopMeetingTranscription with cfg nil.
+	transcription := func(m *store.Meeting, cfg *model.TranscriptionConfiguration, eventType string) func(store.Writer) error {
+		return func(w store.Writer) error {
+			if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
+				return err
+			}
+			if err := w.SetTranscription(m.ID, cfg); err != nil {
+				return err
+			}
+			return w.AppendEvents([]*store.Event{newEvent(m.ID, eventType)}, nil)
+		}
+	}
 	b.Run("StartMeetingTranscription", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
 		ms := benchMeetings(b, s, b.N, 10)
 		parallel(b, 16, func(i int) {
-			m := ms[i]
-			benchWrite(b, s, func(w store.Writer) error {
-				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
-					return err
-				}
-				if err := w.SetTranscription(m.ID, transcribe); err != nil {
-					return err
-				}
-				return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:TranscriptionStarted")}, nil)
-			})
+			benchWrite(b, s, transcription(ms[i], transcribe, "chime:TranscriptionStarted"))
 		})
 	})
 	b.Run("StopMeetingTranscription", func(b *testing.B) {
@@ -187,16 +190,7 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		}
 		parallel(b, 16, func(i int) {
-			m := ms[i]
-			benchWrite(b, s, func(w store.Writer) error {
-				if _, err := w.LockMeeting(m.AccountID, m.ID); err != nil {
-					return err
-				}
-				if err := w.SetTranscription(m.ID, nil); err != nil {
-					return err
-				}
-				return w.AppendEvents([]*store.Event{newEvent(m.ID, "chime:TranscriptionStopped")}, nil)
-			})
+			benchWrite(b, s, transcription(ms[i], nil, "chime:TranscriptionStopped"))
 		})
 	})
 	// The media plane marks each meeting it hosts active every 30 seconds.
