@@ -23,10 +23,14 @@ import (
 	"github.com/carillon-dev/carillon/internal/events"
 )
 
-// startMoto runs moto_server, an SQS/SNS-compatible server, for this test.
-// Without it the test skips, except in CI, where it must run.
+// startMoto runs moto_server, an SQS-, SNS- and EventBridge-compatible
+// server, for this test, with the credentials Carillon and the test's
+// clients send it. Without it the test skips, except in CI, where it must
+// run.
 func startMoto(t *testing.T) string {
 	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -71,8 +75,6 @@ func awsConfig(endpoint string) awsv2.Config {
 // a second queue to the topic.
 func TestNotificationsToSQSAndSNS(t *testing.T) {
 	endpoint := startMoto(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	ctx := context.Background()
 	sq := sqs.NewFromConfig(awsConfig(endpoint))
 	sn := sns.NewFromConfig(awsConfig(endpoint))
@@ -137,8 +139,6 @@ func mkQueue(t *testing.T, sq *sqs.Client, name string) (url, arn string) {
 // detail Carillon renders for every destination.
 func TestEventsOnEventBridge(t *testing.T) {
 	endpoint := startMoto(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	ctx := context.Background()
 	sq := sqs.NewFromConfig(awsConfig(endpoint))
 	eb := eventbridge.NewFromConfig(awsConfig(endpoint))

@@ -193,6 +193,16 @@ func parallel(b *testing.B, perCore int, op func(i int)) {
 	})
 }
 
+// serial runs fn b.N times, one write after the other (work that one
+// replica does at a time).
+func serial(b *testing.B, s store.Store, fn func(store.Writer) error) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		benchWrite(b, s, fn)
+	}
+}
+
 // benchMeetings stores n meetings with room for room attendees each, in
 // transactions of up to a thousand.
 func benchMeetings(b *testing.B, s store.Store, n, room int) []*store.Meeting {

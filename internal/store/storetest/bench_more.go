@@ -241,17 +241,13 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 		// One replica at a time, as its lifecycle does: two at once would
 		// race for the same meeting.
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			benchWrite(b, s, func(w store.Writer) error {
-				n, err := w.PurgeEnded(epoch.Add(time.Hour), 1)
-				if err == nil && n != 1 {
-					err = fmt.Errorf("purged %d meetings, want 1", n)
-				}
-				return err
-			})
-		}
+		serial(b, s, func(w store.Writer) error {
+			n, err := w.PurgeEnded(epoch.Add(time.Hour), 1)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("purged %d meetings, want 1", n)
+			}
+			return err
+		})
 	})
 	// Once a minute the dispatcher deletes delivered events past their
 	// retention; here among 100,000 recent events, none of them old enough.
@@ -265,17 +261,13 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 			benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
 		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			benchWrite(b, s, func(w store.Writer) error {
-				n, err := w.PurgeEvents(epoch.Add(-time.Hour), 10_000)
-				if err == nil && n != 0 {
-					err = fmt.Errorf("purged %d events, want none", n)
-				}
-				return err
-			})
-		}
+		serial(b, s, func(w store.Writer) error {
+			n, err := w.PurgeEvents(epoch.Add(-time.Hour), 10_000)
+			if err == nil && n != 0 {
+				err = fmt.Errorf("purged %d events, want none", n)
+			}
+			return err
+		})
 	})
 	// Every scrape of the metrics reads the store's gauges.
 	b.Run("MetricsGauges", func(b *testing.B) {
