@@ -38,6 +38,11 @@ const serverReadyWithin = time.Minute
 // ports, and waits until it answers ready. The server gets no CARILLON_*
 // variable of the environment: those would choose another store, other
 // credentials, limits or webhooks than the ones measured.
+// keepMeetings is the idle timeout and longest duration of the servers
+// StartServer runs: a year, so that the lifecycle ends none of a store
+// seeded earlier.
+const keepMeetings = "8760h"
+
 func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, error) {
 	if len(serve) == 0 {
 		return nil, errors.New("start server: no command")
@@ -50,8 +55,10 @@ func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	// The lifecycle runs, as on a server in use (its poll for due meetings
+	// reads the store each second), with limits no stored meeting reaches.
 	args := append(serve[1:len(serve):len(serve)], "--store", "sqlite", "--data-dir", dataDir, "--listen", api,
-		"--ops-listen", ops, "--idle-timeout", "0", "--max-duration", "0", "--log-level", "warn")
+		"--ops-listen", ops, "--idle-timeout", keepMeetings, "--max-duration", keepMeetings, "--log-level", "warn")
 	s := &Server{
 		Endpoint: "http://" + api,
 		cmd:      exec.Command(serve[0], args...),
