@@ -267,7 +267,7 @@ func seedCommand(args []string, stdout, stderr io.Writer) error {
 	if err := seed(ctx, *dataDir, *meetings, *per, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "serve it with --idle-timeout 0 --max-duration 0, or the lifecycle ends every seeded meeting")
+	fmt.Fprintln(stdout, "serve it with --idle-timeout and --max-duration beyond its age (bench growth gives 8760h), or 0 for never, or the lifecycle ends every seeded meeting")
 	return nil
 }
 
