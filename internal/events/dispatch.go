@@ -176,9 +176,12 @@ func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
 		}()
 	}
 	// The purge runs beside the deliveries, which a long one (a day of
-	// events to delete after a pause) must not hold up.
+	// events to delete after a pause) must not hold up; it ends with them.
 	var purging sync.WaitGroup
-	defer purging.Wait()
+	defer func() {
+		cancel()
+		purging.Wait()
+	}()
 	purging.Go(func() { d.purgeEvery(ctx, time.Minute) })
 	for ctx.Err() == nil {
 		n, err := d.DispatchOnce(ctx)
@@ -233,19 +236,9 @@ func (d *Dispatcher) purge(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	before := d.now().Add(-d.cfg.Retention)
-	total := 0
-	for {
-		var n int
-		err := d.store.Write(ctx, func(w store.Writer) error {
-			var err error
-			n, err = w.PurgeEvents(before, purgeBatch)
-			return err
-		})
-		total += n
-		if err != nil || n < purgeBatch {
-			return total, err
-		}
-	}
+	return store.Drain(ctx, d.store, purgeBatch, func(w store.Writer, limit int) (int, error) {
+		return w.PurgeEvents(before, limit)
+	})
 }
 
 // DispatchOnce attempts every delivery that is due now and says how many it

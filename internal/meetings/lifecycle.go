@@ -3,6 +3,7 @@ package meetings
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/store"
@@ -43,25 +44,35 @@ func (NoPresence) Status(context.Context, string) (PresenceStatus, error) {
 // dueBatch bounds how many meetings one pass of the lifecycle reads at once.
 const dueBatch = 100
 
-// RunLifecycle ends due meetings and purges old ended ones every interval
-// until ctx ends. Its deadlines are derived from stored times, so they
+// RunLifecycle ends due meetings every interval, and purges old ended
+// ones every minute, until ctx ends. Its deadlines are derived from stored times, so they
 // survive restarts, and it is safe to run on several replicas at once: each
 // meeting is ended in a transaction that locks and re-checks it.
 func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	var lastPurge time.Time
-	for {
-		if _, err := s.EndDueMeetings(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "lifecycle: ending due meetings", "err", err)
-		}
-		// Retention is counted in days: purging once a minute is plenty,
-		// and spares the store a write on every tick.
-		if time.Since(lastPurge) >= time.Minute {
-			lastPurge = time.Now()
+	// Retention is counted in days: purging once a minute is plenty. The
+	// purge runs beside the endings, which a long one (a backlog after a
+	// pause) must not hold up.
+	var purging sync.WaitGroup
+	defer purging.Wait()
+	purging.Go(func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
 			if err := s.PurgeEnded(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "lifecycle: purging ended meetings", "err", err)
 			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.EndDueMeetings(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "lifecycle: ending due meetings", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -175,15 +186,8 @@ func (s *Service) PurgeEnded(ctx context.Context) error {
 		return nil
 	}
 	before := s.nowUTC().Add(-s.cfg.EndedRetention)
-	for {
-		var n int
-		err := s.store.Write(ctx, func(w store.Writer) error {
-			var err error
-			n, err = w.PurgeEnded(before, purgeBatch)
-			return err
-		})
-		if err != nil || n < purgeBatch {
-			return err
-		}
-	}
+	_, err := store.Drain(ctx, s.store, purgeBatch, func(w store.Writer, limit int) (int, error) {
+		return w.PurgeEnded(before, limit)
+	})
+	return err
 }

@@ -152,8 +152,9 @@ type Reader interface {
 	Tags(meetingID string) ([]model.Tag, error)
 	// DueMeetings returns up to limit active meetings created at or before
 	// createdBefore, or last active at or before idleBefore (a zero time
-	// disables that test), oldest first; fewer than limit only when no
-	// other is due.
+	// disables that test), sorted by creation; fewer than limit only when
+	// no other is due. Which of more than limit it returns is the store's
+	// choice.
 	DueMeetings(createdBefore, idleBefore time.Time, limit int) ([]Meeting, error)
 	// Meetings lists meetings for administration, newest first.
 	Meetings(filter MeetingFilter) ([]Meeting, error)
@@ -275,4 +276,24 @@ type Leaser interface {
 	// closed when it is lost (the replica's connection died); release
 	// gives it up.
 	TryLead(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool, err error)
+}
+
+// Drain runs step in one write transaction after another until a step
+// does fewer than limit things (deletes fewer rows): work in batches, each
+// short enough that other writes need not wait long for it, until none is
+// left. It returns how many things the steps did.
+func Drain(ctx context.Context, st Store, limit int, step func(w Writer, limit int) (int, error)) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := st.Write(ctx, func(w Writer) error {
+			var err error
+			n, err = step(w, limit)
+			return err
+		})
+		total += n
+		if err != nil || n < limit {
+			return total, err
+		}
+	}
 }
