@@ -84,9 +84,12 @@ func (s eventBridgeSink) Deliver(ctx context.Context, target string, e store.Eve
 	}
 	// PutEvents answers 200 with entries it refused (a bus that does not
 	// exist, a throttled entry): those are failures to retry as well.
-	if out.FailedEntryCount > 0 && len(out.Entries) > 0 {
-		r := out.Entries[0]
-		return fmt.Errorf("PutEvents refused the event: %s: %s", aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
+	if out.FailedEntryCount > 0 {
+		if len(out.Entries) > 0 {
+			r := out.Entries[0]
+			return fmt.Errorf("PutEvents refused the event: %s: %s", aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
+		}
+		return errors.New("PutEvents refused the event, without saying why")
 	}
 	return nil
 }

@@ -65,6 +65,7 @@ func TestEventBridgeSink(t *testing.T) {
 		`200 {"FailedEntryCount":0,"Entries":[{"EventId":"e1"}]}`,
 		`200 {"FailedEntryCount":1,"Entries":[{"ErrorCode":"ThrottlingException","ErrorMessage":"Rate exceeded"}]}`,
 		`400 {"__type":"ResourceNotFoundException","message":"Event bus nope does not exist."}`,
+		`200 {"FailedEntryCount":1}`,
 	}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -110,13 +111,16 @@ func TestEventBridgeSink(t *testing.T) {
 	if err := sink.Deliver(context.Background(), "us-east-1/nope", *e); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("missing bus: %v", err)
 	}
+	if err := sink.Deliver(context.Background(), "us-east-1/default", *e); err == nil {
+		t.Fatal("a refusal without entries taken for a delivery")
+	}
 	for _, bad := range []string{"default", "us-east-1/", "arn:aws:events"} {
 		if err := sink.Deliver(context.Background(), bad, *e); err == nil {
 			t.Errorf("target %q accepted", bad)
 		}
 	}
-	if len(fake.requests) != 3 {
-		t.Fatalf("%d requests, want 3: bad targets must not be sent", len(fake.requests))
+	if len(fake.requests) != 4 {
+		t.Fatalf("%d requests, want 4: bad targets must not be sent", len(fake.requests))
 	}
 }
 
