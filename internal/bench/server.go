@@ -31,6 +31,11 @@ type Server struct {
 // a second.
 const serverReadyWithin = time.Minute
 
+// keepMeetings is the idle timeout and longest duration of the servers
+// StartServer runs: a year, so that the lifecycle ends none of a store
+// seeded earlier.
+const keepMeetings = "8760h"
+
 // StartServer runs serve (a command line that starts a server, such as the
 // carillon binary and "serve") on the SQLite store in dataDir, with every
 // meeting kept until deleted (a filled store's meetings would otherwise end
@@ -38,11 +43,6 @@ const serverReadyWithin = time.Minute
 // ports, and waits until it answers ready. The server gets no CARILLON_*
 // variable of the environment: those would choose another store, other
 // credentials, limits or webhooks than the ones measured.
-// keepMeetings is the idle timeout and longest duration of the servers
-// StartServer runs: a year, so that the lifecycle ends none of a store
-// seeded earlier.
-const keepMeetings = "8760h"
-
 func StartServer(ctx context.Context, serve []string, dataDir string) (*Server, error) {
 	if len(serve) == 0 {
 		return nil, errors.New("start server: no command")

@@ -117,7 +117,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Second, "how often due meetings are ended (`DURATION`)")
 	fs.Func("webhook-url", "`URL` that receives every event as a signed POST; repeat the flag or separate URLs with commas", appendList(&c.WebhookURLs))
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`SECRET` that signs webhook requests (HMAC-SHA256); required with --webhook-url")
-	fs.StringVar(&c.NotificationsEndpoint, "notifications-endpoint", "", "deliver events to the SQS queue and SNS topic a meeting's NotificationsConfiguration names: `URL` of an SQS/SNS-compatible server, or \"aws\" for AWS itself; empty: off")
+	fs.StringVar(&c.NotificationsEndpoint, "notifications-endpoint", "", "deliver events to the SQS queue and SNS topic a meeting's NotificationsConfiguration names (and to --eventbridge-bus): `URL` of a compatible server, or \"aws\" for AWS itself; empty: off")
 	fs.StringVar(&c.EventBridgeBus, "eventbridge-bus", "", "also put every event on this EventBridge `BUS` (a name such as default, or a bus ARN) in its meeting's region, through --notifications-endpoint; empty: off")
 	fs.IntVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 10, "failed attempts after which an event delivery goes to the dead-letter list (`N`)")
 	fs.DurationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "wait after a first failed delivery; doubles with each failure (`DURATION`)")

@@ -34,9 +34,9 @@ func startMoto(t *testing.T) string {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("moto_server is not installed, and CI must run the SQS/SNS test (pip install 'moto[server]')")
+			t.Fatal("moto_server is not installed, and CI must run the SQS, SNS and EventBridge tests (pip install 'moto[server]')")
 		}
-		t.Skip("moto_server is not installed (pip install 'moto[server]'); skipping the SQS/SNS delivery test")
+		t.Skip("moto_server is not installed (pip install 'moto[server]'); skipping the SQS, SNS and EventBridge delivery tests")
 	}
 	addr := freePort(t)
 	_, port, _ := net.SplitHostPort(addr)

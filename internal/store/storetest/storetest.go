@@ -535,8 +535,8 @@ func testDueMeetings(t *testing.T, s store.Store) {
 		t.Fatalf("due after touch = %v, want none", got)
 	}
 
-	// Due by both tests, a meeting comes once; beyond the limit, the
-	// oldest come first, and a full page says there may be more.
+	// Due by both tests, a meeting comes once; a page is sorted by
+	// creation, and a full one is given whenever more are due.
 	for i := range 4 {
 		m := newMeeting("111111111111", fmt.Sprintf("both-%d", i))
 		m.CreatedAt = epoch.Add(-30*time.Hour + time.Duration(i)*time.Minute)
@@ -559,6 +559,20 @@ func testDueMeetings(t *testing.T, s store.Store) {
 	}
 	if got := fmt.Sprint(page(10)); got != "[ext-both-0 ext-both-1 ext-both-2 ext-both-3 ext-old]" {
 		t.Fatalf("every due meeting = %s", got)
+	}
+	// Due only by idleness, and created after the others: a page that
+	// either rule alone would fill is still full.
+	for i := range 3 {
+		m := newMeeting("111111111111", fmt.Sprintf("idle-%d", i))
+		m.CreatedAt = epoch.Add(-2*time.Hour + time.Duration(i)*time.Minute)
+		m.LastActiveAt = epoch.Add(-time.Hour - time.Duration(i)*time.Minute)
+		insertMeeting(t, s, m)
+	}
+	if got := fmt.Sprint(page(10)); got != "[ext-both-0 ext-both-1 ext-both-2 ext-both-3 ext-old ext-idle-0 ext-idle-1 ext-idle-2]" {
+		t.Fatalf("every due meeting = %s", got)
+	}
+	if got := page(7); len(got) != 7 {
+		t.Fatalf("a page of 7 of 8 due = %v", got)
 	}
 }
 
