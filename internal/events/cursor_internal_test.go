@@ -41,7 +41,7 @@ func holesFixture(t *testing.T, now time.Time, at []time.Time, destinations []in
 		t.Fatal(err)
 	}
 	if err := st.Write(ctx, func(w store.Writer) error {
-		_, err := w.PurgeEvents(now.Add(-time.Hour), len(es))
+		_, _, err := w.PurgeEvents(time.Time{}, now.Add(-time.Hour), len(es))
 		return err
 	}); err != nil {
 		t.Fatal(err)

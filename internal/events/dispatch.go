@@ -236,8 +236,13 @@ func (d *Dispatcher) purge(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	before := d.now().Add(-d.cfg.Retention)
+	var from time.Time // each batch from the last one's newest: past what it kept once
 	return store.Drain(ctx, d.store, purgeBatch, func(w store.Writer, limit int) (int, error) {
-		return w.PurgeEvents(before, limit)
+		n, last, err := w.PurgeEvents(from, before, limit)
+		if err == nil && n > 0 {
+			from = last
+		}
+		return n, err
 	})
 }
 

@@ -245,9 +245,11 @@ type Writer interface {
 	// ReviveDeliveries puts dead deliveries back in line, due at now: those
 	// of the given events, or all when eventSeqs is empty. It says how many.
 	ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error)
-	// PurgeEvents deletes up to limit events older than before that have no
-	// delivery left, and says how many it deleted.
-	PurgeEvents(before time.Time, limit int) (int, error)
+	// PurgeEvents deletes up to limit events created from from (inclusive)
+	// until before that have no delivery left, oldest first, and says how
+	// many it deleted and when the last of them was created: the from of
+	// the next batch, which then passes by what this one kept only once.
+	PurgeEvents(from, before time.Time, limit int) (deleted int, last time.Time, err error)
 	// PurgeEnded deletes up to limit meetings that ended before the given
 	// time, with their tags, and says how many it deleted.
 	PurgeEnded(before time.Time, limit int) (int, error)

@@ -276,8 +276,9 @@ func NewQueries(d *Dialect) *Queries {
 		// Oldest first by time, along the time index, which the deadline
 		// ends: in the order of seq, a purge with nothing old enough to
 		// delete read every event, in the single writer's time on SQLite.
-		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at < ?
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.created_at LIMIT ?)`),
+		purgeEvents: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.created_at >= ? AND e.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.created_at LIMIT ?)
+			RETURNING created_at`),
 	}
 	if d.LockAccount != "" {
 		q.lockAccount = p(d.LockAccount)
@@ -966,14 +967,29 @@ func (t *Tx) ReviveDeliveries(eventSeqs []int64, now time.Time) (int, error) {
 	return int(n), err
 }
 
-func (t *Tx) PurgeEvents(before time.Time, limit int) (int, error) {
+func (t *Tx) PurgeEvents(from, before time.Time, limit int) (int, time.Time, error) {
 	t.dirty = true
-	res, err := t.q.ExecContext(t.ctx, t.sql.purgeEvents, millis(before), limit)
-	if err != nil {
-		return 0, err
+	var lower int64 // the zero time: from the first event
+	if !from.IsZero() {
+		lower = millis(from)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	rows, err := t.q.QueryContext(t.ctx, t.sql.purgeEvents, lower, millis(before), limit)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer rows.Close()
+	n, last := 0, int64(0)
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return 0, time.Time{}, err
+		}
+		n, last = n+1, max(last, at)
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		return 0, time.Time{}, err
+	}
+	return n, fromMillis(last), nil
 }
 
 func (t *Tx) DueDeliveries(now time.Time, groups, perGroup, limit int) ([]store.Delivery, error) {

@@ -262,7 +262,7 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
 		}
 		serial(b, s, func(w store.Writer) error {
-			n, err := w.PurgeEvents(epoch.Add(-time.Hour), 1000) // the dispatcher's batch
+			n, _, err := w.PurgeEvents(time.Time{}, epoch.Add(-time.Hour), 1000) // the dispatcher's batch
 			if err == nil && n != 0 {
 				err = fmt.Errorf("purged %d events, want none", n)
 			}

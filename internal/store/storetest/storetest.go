@@ -1107,9 +1107,13 @@ func testOutboxEventsAfterAndPurge(t *testing.T, s store.Store) {
 		return nil
 	})
 	write(t, s, func(w store.Writer) error {
-		n, err := w.PurgeEvents(epoch.Add(-time.Hour), 100)
-		if err != nil || n != 1 {
-			return fmt.Errorf("purged %d, %v (want only the old event without deliveries)", n, err)
+		// From after the old event: it is not looked at.
+		if n, _, err := w.PurgeEvents(epoch.Add(-90*time.Minute), epoch.Add(-time.Hour), 100); err != nil || n != 0 {
+			return fmt.Errorf("purged %d from after the old events, %v", n, err)
+		}
+		n, last, err := w.PurgeEvents(time.Time{}, epoch.Add(-time.Hour), 100)
+		if err != nil || n != 1 || !last.Equal(old.CreatedAt) {
+			return fmt.Errorf("purged %d up to %v, %v (want only the old event without deliveries, created %v)", n, last, err, old.CreatedAt)
 		}
 		return nil
 	})
