@@ -65,14 +65,28 @@ func (n *Notifier) EventBridge() Sink { return eventBridgeSink{n} }
 
 type eventBridgeSink struct{ n *Notifier }
 
-func (s eventBridgeSink) Deliver(ctx context.Context, target string, e store.Event) error {
-	region, bus, ok := strings.Cut(target, "/")
+// parseBusTarget splits what eventBusTarget made into the region to send
+// to and the bus to name there.
+func parseBusTarget(target string) (region, bus string, err error) {
 	if strings.HasPrefix(target, "arn:") {
 		a, err := model.ParseARN(target)
-		region, bus, ok = a.Region, target, err == nil
+		region, bus = a.Region, target
+		if err != nil {
+			region = ""
+		}
+	} else {
+		region, bus, _ = strings.Cut(target, "/")
 	}
-	if !ok || region == "" || bus == "" {
-		return fmt.Errorf("%q is not an event bus", target)
+	if region == "" || bus == "" {
+		return "", "", fmt.Errorf("%q is not an event bus", target)
+	}
+	return region, bus, nil
+}
+
+func (s eventBridgeSink) Deliver(ctx context.Context, target string, e store.Event) error {
+	region, bus, err := parseBusTarget(target)
+	if err != nil {
+		return err
 	}
 	entry, err := busEntry(e.Payload, bus)
 	if err != nil {

@@ -18,8 +18,9 @@ import (
 
 // Notifier delivers events to the SQS queues and SNS topics that meetings
 // name in their NotificationsConfiguration, and to an EventBridge bus,
-// through the real AWS endpoints or any compatible server. Credentials come from the standard AWS chain
-// (environment, shared files, instance roles).
+// through the real AWS endpoints or any compatible server. Credentials
+// come from the standard AWS chain (environment, shared files, instance
+// roles).
 type Notifier struct {
 	base aws.Config
 
