@@ -45,9 +45,10 @@ func (NoPresence) Status(context.Context, string) (PresenceStatus, error) {
 const dueBatch = 100
 
 // RunLifecycle ends due meetings every interval, and purges old ended
-// ones every minute, until ctx ends. Its deadlines are derived from stored times, so they
-// survive restarts, and it is safe to run on several replicas at once: each
-// meeting is ended in a transaction that locks and re-checks it.
+// ones every minute, until ctx ends. Its deadlines are derived from stored
+// times, so they survive restarts, and it is safe to run on several
+// replicas at once: each meeting is ended in a transaction that locks and
+// re-checks it.
 func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 	// Retention is counted in days: purging once a minute is plenty. The
 	// purge runs beside the endings, which a long one (a backlog after a

@@ -452,7 +452,12 @@ func (t *Tx) CountActiveMeetings(accountID, region string) (int, error) {
 }
 
 func (t *Tx) ActiveReplicas(primaryID string) ([]string, error) {
-	rows, err := t.q.QueryContext(t.ctx, t.sql.activeReplicas, primaryID)
+	return t.ids(t.sql.activeReplicas, primaryID)
+}
+
+// ids runs a query of one text column and returns its values.
+func (t *Tx) ids(query string, args ...any) ([]string, error) {
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -578,27 +583,19 @@ func (t *Tx) execOne(query string, args ...any) error {
 
 func (t *Tx) PurgeEnded(before time.Time, limit int) (int, error) {
 	t.dirty = true
-	rows, err := t.q.QueryContext(t.ctx, t.sql.purgeEnded, millis(before), limit)
-	if err != nil {
-		return 0, err
-	}
-	var gone [][1]string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		gone = append(gone, [1]string{id})
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil || len(gone) == 0 {
+	ids, err := t.ids(t.sql.purgeEnded, millis(before), limit)
+	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	t.change(All, "") // which ended meetings went is not worth tracking
 	// The tags of the meetings deleted, by their key: looking for tags
 	// whose meeting is gone read every tag of every meeting.
+	gone := make([][1]string, len(ids))
+	for i, id := range ids {
+		gone[i] = [1]string{id}
+	}
 	_, err = t.q.ExecContext(t.ctx, t.sql.purgeTags, jsonRows(gone))
-	return len(gone), err
+	return len(ids), err
 }
 
 func (t *Tx) Attendee(meetingID, attendeeID string) (store.Attendee, error) {
