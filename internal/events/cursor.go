@@ -64,10 +64,79 @@ func (c *Cursor) Settled() int64 {
 	return settled
 }
 
-// Skip moves the cursor forward to seq, leaving out what came before.
-func (c *Cursor) Skip(seq int64) {
-	c.after = max(c.after, seq)
-	c.holes = c.holes[:0]
+// lookBack is how far below the end of the log ReadEnd looks for numbers
+// drawn by transactions that have not committed yet: more than the events
+// the write transactions open at one moment hold.
+const lookBack = 2000
+
+// End is the end of the event log at a moment: its highest number, and
+// the recent numbers below it that had not committed then.
+type End struct {
+	last  int64
+	holes []hole
+}
+
+// ReadEnd reads the end of the log, for a cursor that has read up to
+// after (0 for a new one). Reading the highest number alone would leave
+// out, on PostgreSQL, an event that commits after it with a lower number:
+// the numbers missing among the last lookBack (above after), when the
+// event above them is recent, are kept as holes to ask for.
+func ReadEnd(ctx context.Context, st store.Store, after int64) (End, error) {
+	var (
+		end    End
+		recent []store.Event
+	)
+	first := int64(0)
+	err := st.View(ctx, func(r store.Reader) error {
+		var err error
+		if end.last, err = r.LastEventSeq(); err != nil {
+			return err
+		}
+		if first = max(after, end.last-lookBack) + 1; first > end.last {
+			return nil // nothing new
+		}
+		recent, err = r.EventsBetween([][2]int64{{first, end.last}})
+		return err
+	})
+	if err != nil {
+		return End{}, err
+	}
+	now := time.Now()
+	for _, e := range recent {
+		if e.Seq > first && now.Sub(e.CreatedAt) < holeWait {
+			end.holes = append(end.holes, hole{first, e.Seq - 1, now})
+		}
+		first = e.Seq + 1
+	}
+	return end, nil
+}
+
+// SkipTo moves the cursor to an end of the log ReadEnd read for it,
+// leaving out what had committed by then: it returns what commits after,
+// including numbers below that end that had not committed yet.
+func (c *Cursor) SkipTo(end End) {
+	now := c.now()
+	c.holes = slices.DeleteFunc(c.holes, func(h hole) bool { return now.Sub(h.since) > holeWait })
+	if end.last <= c.after {
+		return
+	}
+	c.after = end.last
+	c.holes = append(c.holes, end.holes...)
+	if len(c.holes) > maxHoles {
+		c.holes = slices.Delete(c.holes, 0, len(c.holes)-maxHoles)
+	}
+}
+
+// AtEnd returns a cursor at the end of the log (see ReadEnd), of one
+// meeting's events, or of every meeting's when meetingID is "".
+func AtEnd(ctx context.Context, st store.Store, meetingID string) (*Cursor, error) {
+	end, err := ReadEnd(ctx, st, 0)
+	if err != nil {
+		return nil, err
+	}
+	c := NewCursor(0, meetingID)
+	c.SkipTo(end)
+	return c, nil
 }
 
 // Next calls fn with each event written since the last call: in order,

@@ -45,13 +45,69 @@ func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
 		t.Fatalf("one meeting's cursor read %d events, want 3", len(got))
 	}
 
-	// Skip leaves out what came before.
+	// A cursor at the end of the log leaves out what came before.
 	appendEvents(t, st, m, 1)
-	skipped := events.NewCursor(0, "")
-	skipped.Skip(all.After() + 1)
+	atEnd, err := events.AtEnd(ctx, st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	appendEvents(t, st, m, 1)
-	if got := read(skipped); len(got) != 1 || got[0] != all.After()+2 {
-		t.Fatalf("after Skip: %v", got)
+	if got := read(atEnd); len(got) != 1 || got[0] != all.After()+2 {
+		t.Fatalf("at the end: %v", got)
+	}
+	// So does one moved there.
+	end, err := events.ReadEnd(ctx, st, all.After())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all.SkipTo(end)
+	appendEvents(t, st, m, 1)
+	if got := read(all); len(got) != 1 || got[0] != atEnd.After()+1 {
+		t.Fatalf("moved to the end: %v", got)
+	}
+}
+
+// On PostgreSQL, a cursor placed at the end of the log while a
+// transaction holds a lower number returns its event once it commits.
+func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
+	ctx := context.Background()
+	url, schema := pgtest.Schema(t)
+	st, err := postgres.Open(ctx, postgres.Options{URL: url, Schema: schema, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := testMeeting()
+	appendEvents(t, st, m, 3)
+	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
+	release := storetest.HoldWrite(t, st, func(w store.Writer) error {
+		return w.AppendEvents([]*store.Event{late}, nil)
+	}, nil)
+	after := appendEvents(t, st, m, 2) // committed, above the late one
+	fresh, err := events.AtEnd(ctx, st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := events.NewCursor(0, m.ID)
+	end, err := events.ReadEnd(ctx, st, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.SkipTo(end)
+	if fresh.After() != after[1].Seq || late.Seq >= fresh.After() {
+		t.Fatalf("at %d, with the late event's number %d", fresh.After(), late.Seq)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*events.Cursor{"new": fresh, "moved": moved} {
+		var got []int64
+		if err := c.Next(ctx, st, func(e *store.Event) error { got = append(got, e.Seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != late.Seq {
+			t.Fatalf("%s cursor after the late commit: %v, want [%d]", name, got, late.Seq)
+		}
 	}
 }
 

@@ -73,16 +73,16 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var after int64
+	var cur *Cursor
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		after, _ = strconv.ParseInt(v, 10, 64)
-	} else if err := s.store.View(ctx, func(rd store.Reader) error {
+		after, _ := strconv.ParseInt(v, 10, 64)
+		cur = NewCursor(after, meetingID)
+	} else {
 		var err error
-		after, err = rd.LastEventSeq()
-		return err
-	}); err != nil {
-		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
-		return
+		if cur, err = AtEnd(ctx, s.store, meetingID); err != nil {
+			http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	s.subscribe(1)
 	defer s.subscribe(-1)
@@ -99,8 +99,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.Flush() //nolint:errcheck // a failed flush shows at the next one
 	lastWrite := time.Now()
-	cur := NewCursor(after, meetingID)
-	sent := after
+	sent := cur.After()
 	for {
 		wake := s.waiter()
 		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // best effort on writers that support it

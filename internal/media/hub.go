@@ -438,18 +438,19 @@ func (h *Hub) followOutbox(ctx context.Context) {
 func (h *Hub) readOutbox(ctx context.Context, c *events.Cursor) (*events.Cursor, error) {
 	if c == nil || len(h.snapshot()) == 0 {
 		// Nothing hosted: only keep up with the end of the log.
-		var seq int64
-		if err := h.events.View(ctx, func(r store.Reader) error {
-			var err error
-			seq, err = r.LastEventSeq()
-			return err
-		}); err != nil {
+		var after int64
+		if c != nil {
+			after = c.After()
+		}
+		end, err := events.ReadEnd(ctx, h.events, after)
+		if err != nil {
 			return c, err
 		}
 		if c == nil {
-			c = events.NewCursor(seq, "")
+			c = events.NewCursor(0, "")
+			c.SkipTo(end)
 		} else if len(h.snapshot()) == 0 {
-			c.Skip(seq) // unless a room opened meanwhile: it needs what came since
+			c.SkipTo(end) // unless a room opened meanwhile: it needs what came since
 		}
 		h.outboxAt.Store(c.Settled())
 		return c, nil
