@@ -184,7 +184,7 @@ func (h *Hub) nextIngest() int64 {
 }
 
 // Notify tells the hub that events were written (it wakes the outbox
-// follower; cheap when nothing is hosted).
+// follower, which, hosting nothing, reads at most once a second).
 func (h *Hub) Notify() {
 	select {
 	case h.wake <- struct{}{}:
@@ -412,12 +412,11 @@ func (h *Hub) recordEvents(ctx context.Context) {
 // about hosted meetings: ended meetings, deleted attendees, changed
 // capabilities.
 func (h *Hub) followOutbox(ctx context.Context) {
-	var c *events.Cursor // nil until the end of the log is known
+	f := &outboxFollower{}
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
 	for {
-		var err error
-		if c, err = h.readOutbox(ctx, c); err != nil && ctx.Err() == nil {
+		if err := h.readOutbox(ctx, f); err != nil && ctx.Err() == nil {
 			h.log.Warn("media: reading the event outbox", "err", err)
 		}
 		select {
@@ -435,32 +434,47 @@ func (h *Hub) followOutbox(ctx context.Context) {
 	}
 }
 
-func (h *Hub) readOutbox(ctx context.Context, c *events.Cursor) (*events.Cursor, error) {
-	if c == nil || len(h.snapshot()) == 0 {
+// outboxFollower is followOutbox's position in the outbox.
+type outboxFollower struct {
+	c         *events.Cursor // nil until the end of the log is known
+	skippedAt time.Time      // when it last moved to the end
+}
+
+// idleSkip is how often the follower, hosting nothing, moves to the end
+// of the log: reading the end costs a look at the events since the last
+// time, which every write would otherwise ask for.
+const idleSkip = time.Second
+
+func (h *Hub) readOutbox(ctx context.Context, f *outboxFollower) error {
+	if f.c == nil || len(h.snapshot()) == 0 {
 		// Nothing hosted: only keep up with the end of the log.
+		if f.c != nil && time.Since(f.skippedAt) < idleSkip {
+			return nil
+		}
 		var after int64
-		if c != nil {
-			after = c.After()
+		if f.c != nil {
+			after = f.c.After()
 		}
 		end, err := events.ReadEnd(ctx, h.events, after)
 		if err != nil {
-			return c, err
+			return err
 		}
-		if c == nil {
-			c = events.NewCursor(0, "")
-			c.SkipTo(end)
+		if f.c == nil {
+			f.c = events.NewCursor(0, "")
+			f.c.SkipTo(end)
 		} else if len(h.snapshot()) == 0 {
-			c.SkipTo(end) // unless a room opened meanwhile: it needs what came since
+			f.c.SkipTo(end) // unless a room opened meanwhile: it needs what came since
 		}
-		h.outboxAt.Store(c.Settled())
-		return c, nil
+		f.skippedAt = time.Now()
+		h.outboxAt.Store(f.c.Settled())
+		return nil
 	}
-	err := c.Next(ctx, h.events, func(e *store.Event) error {
+	err := f.c.Next(ctx, h.events, func(e *store.Event) error {
 		h.apply(e)
 		return nil
 	})
-	h.outboxAt.Store(c.Settled())
-	return c, err
+	h.outboxAt.Store(f.c.Settled())
+	return err
 }
 
 func (h *Hub) apply(e *store.Event) {
