@@ -67,16 +67,23 @@ func TestCursorReturnsEachEventOnceInOrder(t *testing.T) {
 	}
 }
 
-// On PostgreSQL, a cursor placed at the end of the log while a
-// transaction holds a lower number returns its event once it commits.
-func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
-	ctx := context.Background()
+// pgOutbox opens a PostgreSQL store in a schema of its own (or skips).
+func pgOutbox(t *testing.T) store.Store {
+	t.Helper()
 	url, schema := pgtest.Schema(t)
-	st, err := postgres.Open(ctx, postgres.Options{URL: url, Schema: schema, MaxConns: 4})
+	st, err := postgres.Open(context.Background(), postgres.Options{URL: url, Schema: schema, MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// On PostgreSQL, a cursor placed at the end of the log while a
+// transaction holds a lower number returns its event once it commits.
+func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
+	ctx := context.Background()
+	st := pgOutbox(t)
 	m := testMeeting()
 	appendEvents(t, st, m, 3)
 	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
@@ -116,12 +123,7 @@ func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
 // between, and however many numbers rolled-back transactions left before.
 func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgtest.Schema(t)
-	st, err := postgres.Open(ctx, postgres.Options{URL: url, Schema: schema, MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := pgOutbox(t)
 	m := testMeeting()
 	all, mine := events.NewCursor(0, ""), events.NewCursor(0, m.ID)
 	read := func() []int64 {
@@ -139,7 +141,7 @@ func TestCursorReturnsAnEventCommittedLate(t *testing.T) {
 		return seqs
 	}
 	// A rolled-back transaction leaves 5,000 numbers that never commit.
-	err = st.Write(ctx, func(w store.Writer) error {
+	err := st.Write(ctx, func(w store.Writer) error {
 		rolledBack := make([]*store.Event, 5000)
 		for i := range rolledBack {
 			rolledBack[i] = events.New(events.AttendeeJoined, m, &events.Attendee{ID: "gone", ExternalUserID: "x"}, time.Now())
