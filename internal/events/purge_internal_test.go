@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -59,5 +60,48 @@ func TestPurgeCatchesUp(t *testing.T) {
 	}
 	if n, err := d.purge(ctx); n != 0 || err != nil {
 		t.Fatalf("a second purge deleted %d (%v)", n, err)
+	}
+}
+
+// rerunStore runs each write's callback twice: first in a transaction it
+// rolls back, as the SQLite writer does when another request of the batch
+// fails after writing, then for good.
+type rerunStore struct{ store.Store }
+
+func (r rerunStore) Write(ctx context.Context, fn func(store.Writer) error) error {
+	errAgain := errors.New("rolled back to run again")
+	if err := r.Store.Write(ctx, func(w store.Writer) error {
+		if err := fn(w); err != nil {
+			return err
+		}
+		return errAgain
+	}); !errors.Is(err, errAgain) {
+		return err
+	}
+	return r.Store.Write(ctx, fn)
+}
+
+// A batch whose transaction runs again starts where it started the first
+// time: nothing it deleted in the rolled-back run is left behind.
+func TestPurgeSurvivesARerun(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Now()
+	m := meeting()
+	es := make([]*store.Event, 2*purgeBatch+purgeBatch/2)
+	for i := range es {
+		es[i] = New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, now.Add(-48*time.Hour+time.Duration(i)*time.Millisecond))
+	}
+	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(es, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDispatcher(rerunStore{st}, nil, DefaultDispatchConfig(), nil, nil)
+	d.now = func() time.Time { return now }
+	if n, err := d.purge(ctx); err != nil || n != len(es) {
+		t.Fatalf("purged %d (%v), want %d", n, err, len(es))
 	}
 }
