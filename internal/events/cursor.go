@@ -65,8 +65,10 @@ func (c *Cursor) Settled() int64 {
 }
 
 // lookBack is how far below the end of the log ReadEnd looks for numbers
-// drawn by transactions that have not committed yet: more than the events
-// the write transactions open at one moment hold.
+// drawn by transactions that have not committed yet. An event whose
+// transaction stays open while more numbers than this are drawn above it
+// (by other commits and rollbacks) is missed by a cursor placed at the end
+// then; one reading along finds it at any distance.
 const lookBack = 2000
 
 // End is the end of the event log at a moment: its highest number, and
@@ -104,7 +106,7 @@ func ReadEnd(ctx context.Context, st store.Store, after int64) (End, error) {
 	now := time.Now()
 	for _, e := range recent {
 		if e.Seq > first && now.Sub(e.CreatedAt) < holeWait {
-			end.holes = append(end.holes, hole{first, e.Seq - 1, now})
+			end.holes = append(end.holes, hole{first: first, last: e.Seq - 1}) // since: set by SkipTo
 		}
 		first = e.Seq + 1
 	}
@@ -121,7 +123,10 @@ func (c *Cursor) SkipTo(end End) {
 		return
 	}
 	c.after = end.last
-	c.holes = append(c.holes, end.holes...)
+	for _, h := range end.holes {
+		h.since = now
+		c.holes = append(c.holes, h)
+	}
 	if len(c.holes) > maxHoles {
 		c.holes = slices.Delete(c.holes, 0, len(c.holes)-maxHoles)
 	}

@@ -445,8 +445,13 @@ type outboxFollower struct {
 // time, which every write would otherwise ask for.
 const idleSkip = time.Second
 
+// idle reports that no room is hosted and no connection is on its way to
+// one: a connection checks its token against the store before its room
+// exists, and needs the events from then on.
+func (h *Hub) idle() bool { return len(h.snapshot()) == 0 && h.pending.Load() == 0 }
+
 func (h *Hub) readOutbox(ctx context.Context, f *outboxFollower) error {
-	if f.c == nil || len(h.snapshot()) == 0 {
+	if f.c == nil || h.idle() {
 		// Nothing hosted: only keep up with the end of the log.
 		if f.c != nil && time.Since(f.skippedAt) < idleSkip {
 			return nil
@@ -462,7 +467,7 @@ func (h *Hub) readOutbox(ctx context.Context, f *outboxFollower) error {
 		if f.c == nil {
 			f.c = events.NewCursor(0, "")
 			f.c.SkipTo(end)
-		} else if len(h.snapshot()) == 0 {
+		} else if h.idle() {
 			f.c.SkipTo(end) // unless a room opened meanwhile: it needs what came since
 		}
 		f.skippedAt = time.Now()
