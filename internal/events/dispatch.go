@@ -236,27 +236,10 @@ func (d *Dispatcher) purge(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	before := d.now().Add(-d.cfg.Retention)
-	// Each batch starts from the last one's newest, past what that one kept,
-	// once the last one has committed: a transaction the store runs again
-	// must start where it started the first time.
-	var from time.Time
-	total := 0
-	for {
-		var (
-			n    int
-			last time.Time
-		)
-		err := d.store.Write(ctx, func(w store.Writer) error {
-			var err error
-			n, last, err = w.PurgeEvents(from, before, purgeBatch)
-			return err
-		})
-		total += n
-		if err != nil || n < purgeBatch {
-			return total, err
-		}
-		from = last
-	}
+	// Each batch starts at the last one's newest, past what that one kept.
+	return store.Drain(ctx, d.store, purgeBatch, func(w store.Writer, limit int, from time.Time) (int, time.Time, error) {
+		return w.PurgeEvents(from, before, limit)
+	})
 }
 
 // DispatchOnce attempts every delivery that is due now and says how many it

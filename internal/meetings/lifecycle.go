@@ -187,8 +187,9 @@ func (s *Service) PurgeEnded(ctx context.Context) error {
 		return nil
 	}
 	before := s.nowUTC().Add(-s.cfg.EndedRetention)
-	_, err := store.Drain(ctx, s.store, purgeBatch, func(w store.Writer, limit int) (int, error) {
-		return w.PurgeEnded(before, limit)
+	_, err := store.Drain(ctx, s.store, purgeBatch, func(w store.Writer, limit int, _ struct{}) (int, struct{}, error) {
+		n, err := w.PurgeEnded(before, limit)
+		return n, struct{}{}, err
 	})
 	return err
 }

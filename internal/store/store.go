@@ -283,19 +283,27 @@ type Leaser interface {
 // Drain runs step in one write transaction after another until a step
 // does fewer than limit things (deletes fewer rows): work in batches, each
 // short enough that other writes need not wait long for it, until none is
-// left. It returns how many things the steps did.
-func Drain(ctx context.Context, st Store, limit int, step func(w Writer, limit int) (int, error)) (int, error) {
+// left. A step may tell the next where to start (from, zero for the
+// first): the next gets what a step returned only once its transaction
+// committed, since a store may run a transaction's step again. Drain
+// returns how many things the steps did.
+func Drain[P any](ctx context.Context, st Store, limit int, step func(w Writer, limit int, from P) (n int, next P, err error)) (int, error) {
+	var from P
 	total := 0
 	for {
-		var n int
+		var (
+			n    int
+			next P
+		)
 		err := st.Write(ctx, func(w Writer) error {
 			var err error
-			n, err = step(w, limit)
+			n, next, err = step(w, limit, from)
 			return err
 		})
 		total += n
 		if err != nil || n < limit {
 			return total, err
 		}
+		from = next
 	}
 }
