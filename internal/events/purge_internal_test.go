@@ -15,27 +15,13 @@ import (
 // transaction, but those still to be delivered and the recent ones.
 func TestPurgeCatchesUp(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, appendAt := purgeOutbox(t)
 	now := time.Now()
-	m := meeting()
-	appendAt := func(n int, at time.Time, destinations ...string) {
-		es := make([]*store.Event, n)
-		for i := range es {
-			es[i] = New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, at)
-		}
-		if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(es, destinations) }); err != nil {
-			t.Fatal(err)
-		}
-	}
 	old := 2*purgeBatch + purgeBatch/2
-	appendAt(old/2, now.Add(-49*time.Hour))
-	appendAt(5, now.Add(-48*time.Hour), "hook") // never delivered: kept
-	appendAt(old-old/2, now.Add(-25*time.Hour))
-	appendAt(10, now.Add(-time.Hour))
+	appendAt(old/2, now.Add(-49*time.Hour), 0)
+	appendAt(5, now.Add(-48*time.Hour), 0, "hook") // never delivered: kept
+	appendAt(old-old/2, now.Add(-25*time.Hour), 0)
+	appendAt(10, now.Add(-time.Hour), 0)
 
 	counted := &storetest.WriteCounter{Store: st}
 	cfg := DefaultDispatchConfig()
@@ -84,24 +70,35 @@ func (r rerunStore) Write(ctx context.Context, fn func(store.Writer) error) erro
 // A batch whose transaction runs again starts where it started the first
 // time: nothing it deleted in the rolled-back run is left behind.
 func TestPurgeSurvivesARerun(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{})
+	st, appendAt := purgeOutbox(t)
+	now := time.Now()
+	old := 2*purgeBatch + purgeBatch/2
+	appendAt(old, now.Add(-48*time.Hour), time.Millisecond)
+	d := NewDispatcher(rerunStore{st}, nil, DefaultDispatchConfig(), nil, nil)
+	d.now = func() time.Time { return now }
+	if n, err := d.purge(context.Background()); err != nil || n != old {
+		t.Fatalf("purged %d (%v), want %d", n, err, old)
+	}
+}
+
+// purgeOutbox opens an in-memory store, with a function that appends n
+// events about one meeting, created from at on, step apart.
+func purgeOutbox(t *testing.T) (store.Store, func(n int, at time.Time, step time.Duration, destinations ...string)) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	now := time.Now()
 	m := meeting()
-	es := make([]*store.Event, 2*purgeBatch+purgeBatch/2)
-	for i := range es {
-		es[i] = New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, now.Add(-48*time.Hour+time.Duration(i)*time.Millisecond))
-	}
-	if err := st.Write(ctx, func(w store.Writer) error { return w.AppendEvents(es, nil) }); err != nil {
-		t.Fatal(err)
-	}
-	d := NewDispatcher(rerunStore{st}, nil, DefaultDispatchConfig(), nil, nil)
-	d.now = func() time.Time { return now }
-	if n, err := d.purge(ctx); err != nil || n != len(es) {
-		t.Fatalf("purged %d (%v), want %d", n, err, len(es))
+	return st, func(n int, at time.Time, step time.Duration, destinations ...string) {
+		t.Helper()
+		es := make([]*store.Event, n)
+		for i := range es {
+			es[i] = New(AttendeeJoined, m, &Attendee{ID: "a", ExternalUserID: "x"}, at.Add(time.Duration(i)*step))
+		}
+		if err := st.Write(context.Background(), func(w store.Writer) error { return w.AppendEvents(es, destinations) }); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
