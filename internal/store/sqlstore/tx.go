@@ -209,7 +209,10 @@ func NewQueries(d *Dialect) *Queries {
 		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
 		meetingByToken: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE account_id = ? AND api_region = ? AND client_request_token = ? AND ended_at IS NULL`),
 		countActive:    p(`SELECT COUNT(*) FROM meetings WHERE account_id = ? AND api_region = ? AND ended_at IS NULL`),
-		activeReplicas: p(`SELECT id FROM meetings WHERE primary_meeting_id = ? AND ended_at IS NULL ORDER BY created_at, id`),
+		// The condition repeats the partial index's, which a parameter
+		// alone does not imply: without it every active meeting was read.
+		activeReplicas: p(`SELECT id FROM meetings WHERE primary_meeting_id = ? AND primary_meeting_id <> '' AND ended_at IS NULL
+			ORDER BY created_at, id`),
 		insertMeeting: p(`INSERT INTO meetings (` + meetingColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, NULL, '')`),
 		endMeeting:       p(`UPDATE meetings SET ended_at = ?, end_reason = ?, attendee_count = 0, transcription = NULL WHERE id = ? AND ended_at IS NULL`),
@@ -258,8 +261,10 @@ func NewQueries(d *Dialect) *Queries {
 		deadDeliveries: p(`SELECT ` + deliveryColumns + `
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.dead = 1 ORDER BY d.event_seq, d.destination LIMIT ?`),
 		eventsAfter: p(`SELECT ` + eventColumns + ` FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`),
-		eventsBetween: p(`SELECT ` + eventColumns + ` FROM ` + d.JSONRows + ` JOIN events e
-			ON e.seq BETWEEN CAST(t.value->>0 AS BIGINT) AND CAST(t.value->>1 AS BIGINT) ORDER BY e.seq`),
+		// CROSS JOIN: SQLite keeps the ranges as the outer loop, each a
+		// walk of the key; as a JOIN it read every event for each range.
+		eventsBetween: p(`SELECT ` + eventColumns + ` FROM ` + d.JSONRows + ` CROSS JOIN events e
+			WHERE e.seq BETWEEN CAST(t.value->>0 AS BIGINT) AND CAST(t.value->>1 AS BIGINT) ORDER BY e.seq`),
 		lastEventSeq: p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
 		stats:        p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
 
@@ -1116,3 +1121,6 @@ func (c *detailsCache) put(id string, d store.MeetingDetails) {
 	}
 	c.m[id] = d
 }
+
+// Statements returns the text of every statement of the store.
+func (q *Queries) Statements() []string { return slices.Clone(q.all) }

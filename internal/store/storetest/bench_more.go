@@ -254,19 +254,48 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("PurgeEventsNoneOld", func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
-		for start := 0; start < 100_000; start += 1000 {
-			es := make([]*store.Event, 1000)
-			for i := range es {
-				es[i] = newEvent(fmt.Sprintf("m%d", (start+i)%500), "chime:AttendeeAdded")
-			}
-			benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
-		}
+		benchEvents(b, s, 100_000)
 		serial(b, s, func(w store.Writer) error {
 			n, _, err := w.PurgeEvents(time.Time{}, epoch.Add(-time.Hour), 1000) // the dispatcher's batch
 			if err == nil && n != 0 {
 				err = fmt.Errorf("purged %d events, want none", n)
 			}
 			return err
+		})
+	})
+	// Every replica's media plane, and every live stream that starts
+	// without Last-Event-ID, reads the newest 2,000 events to find the end
+	// of the log (events.ReadEnd); here among 100,000.
+	b.Run("EventsBetweenNewest2000", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		benchEvents(b, s, 100_000)
+		var last int64
+		benchView(b, s, func(r store.Reader) (err error) { last, err = r.LastEventSeq(); return err })
+		parallel(b, 1, func(int) {
+			benchView(b, s, func(r store.Reader) error {
+				es, err := r.EventsBetween([][2]int64{{last - 1999, last}})
+				if err == nil && len(es) != 2000 {
+					err = fmt.Errorf("%d events, want 2000", len(es))
+				}
+				return err
+			})
+		})
+	})
+	// Deleting or ending a meeting, and creating a replica, look for its
+	// replicas; here among 10,000 active meetings, none a replica.
+	b.Run("ActiveReplicas", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, 10_000, 10)
+		parallel(b, 1, func(i int) {
+			benchView(b, s, func(r store.Reader) error {
+				ids, err := r.ActiveReplicas(meetings[i%len(meetings)].ID)
+				if err == nil && len(ids) != 0 {
+					err = fmt.Errorf("%d replicas, want none", len(ids))
+				}
+				return err
+			})
 		})
 	})
 	// Every scrape of the metrics reads the store's gauges.
@@ -312,4 +341,17 @@ func capabilitiesFor(i int) model.AttendeeCapabilities {
 		return model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.SendReceive, Content: model.Receive}
 	}
 	return model.AttendeeCapabilities{Audio: model.SendReceive, Video: model.Receive, Content: model.None}
+}
+
+// benchEvents appends n events of 500 meetings, in transactions of a
+// thousand.
+func benchEvents(b *testing.B, s store.Store, n int) {
+	b.Helper()
+	for start := 0; start < n; start += 1000 {
+		es := make([]*store.Event, min(1000, n-start))
+		for i := range es {
+			es[i] = newEvent(fmt.Sprintf("m%d", (start+i)%500), "chime:AttendeeAdded")
+		}
+		benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
+	}
 }
