@@ -222,11 +222,14 @@ func NewQueries(d *Dialect) *Queries {
 		// far as its deadline and the limit: one condition with OR walked
 		// every active meeting in creation order, reading each row for
 		// its activity, at every poll of the lifecycle.
-		dueMeetings: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id IN (
-			SELECT id FROM (SELECT id FROM meetings WHERE ended_at IS NULL AND created_at <= ? ORDER BY created_at LIMIT ?) AS too_long
+		// The walks give whole rows, not IDs to look up again: PostgreSQL's
+		// plan for any limit joined those IDs with every meeting.
+		dueMeetings: p(`SELECT * FROM (SELECT ` + meetingColumns + ` FROM meetings
+				WHERE ended_at IS NULL AND created_at <= ? ORDER BY created_at LIMIT ?) AS too_long
 			UNION
-			SELECT id FROM (SELECT id FROM meetings WHERE ended_at IS NULL AND last_active_at <= ? ORDER BY last_active_at LIMIT ?) AS idle
-		) ORDER BY created_at LIMIT ?`),
+			SELECT * FROM (SELECT ` + meetingColumns + ` FROM meetings
+				WHERE ended_at IS NULL AND last_active_at <= ? ORDER BY last_active_at LIMIT ?) AS idle
+			ORDER BY created_at LIMIT ?`),
 		purgeEnded: p(`DELETE FROM meetings WHERE id IN
 			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?) RETURNING id`),
 		purgeTags:          p(`DELETE FROM tags WHERE meeting_id IN (SELECT t.value->>0 FROM ` + d.JSONRows + `)`),

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -318,21 +319,42 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 	})
 	// Every replica's lifecycle asks for due meetings each second; among
 	// 10,000 active meetings, none is due.
-	b.Run("DueMeetingsNoneDue", func(b *testing.B) {
+	b.Run("DueMeetingsNoneDue", benchDueMeetings(open, 0))
+	// The poll that finds meetings to end, among as many: ten were created
+	// over a day ago.
+	b.Run("DueMeetingsTenDue", benchDueMeetings(open, 10))
+}
+
+// benchDueMeetings asks for due meetings among 10,000 active ones, of
+// which the first due were created a day before the others.
+func benchDueMeetings(open func(b *testing.B) store.Store, due int) func(b *testing.B) {
+	return func(b *testing.B) {
 		s := open(b)
 		defer s.Close()
+		if err := s.Write(context.Background(), func(w store.Writer) error {
+			for i := range due {
+				m := newMeeting("111111111111", fmt.Sprintf("old-%d", i))
+				m.CreatedAt, m.LastActiveAt = epoch.Add(-25*time.Hour), epoch
+				if err := w.InsertMeeting(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
 		benchMeetings(b, s, 10_000, 10)
 		createdBefore, idleBefore := epoch.Add(-24*time.Hour), epoch.Add(-5*time.Minute)
 		parallel(b, 1, func(int) {
 			benchView(b, s, func(r store.Reader) error {
-				due, err := r.DueMeetings(createdBefore, idleBefore, 100)
-				if err == nil && len(due) != 0 {
-					err = fmt.Errorf("%d meetings due, want none", len(due))
+				got, err := r.DueMeetings(createdBefore, idleBefore, 100)
+				if err == nil && len(got) != due {
+					err = fmt.Errorf("%d meetings due, want %d", len(got), due)
 				}
 				return err
 			})
 		})
-	})
+	}
 }
 
 // capabilitiesFor varies the capabilities an update sets.
