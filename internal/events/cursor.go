@@ -84,33 +84,39 @@ type End struct {
 // the numbers missing among the last lookBack (above after), when the
 // event above them is recent, are kept as holes to ask for.
 func ReadEnd(ctx context.Context, st store.Store, after int64) (End, error) {
-	var (
-		end    End
-		recent []store.Event
-	)
-	first := int64(0)
+	var end End
 	err := st.View(ctx, func(r store.Reader) error {
 		var err error
 		if end.last, err = r.LastEventSeq(); err != nil {
 			return err
 		}
-		if first = max(after, end.last-lookBack) + 1; first > end.last {
-			return nil // nothing new
-		}
-		recent, err = r.EventsBetween([][2]int64{{first, end.last}})
+		end.holes, err = holesBelow(r, after, end.last)
 		return err
 	})
-	if err != nil {
-		return End{}, err
+	return end, err
+}
+
+// holesBelow returns the numbers missing among the last lookBack up to
+// last (above after), below a recent event: the numbers of transactions
+// that may still commit.
+func holesBelow(r store.Reader, after, last int64) ([]hole, error) {
+	first := max(after, last-lookBack) + 1
+	if first > last {
+		return nil, nil // nothing new
 	}
+	recent, err := r.EventsBetween([][2]int64{{first, last}})
+	if err != nil {
+		return nil, err
+	}
+	var holes []hole
 	now := time.Now()
 	for _, e := range recent {
 		if e.Seq > first && now.Sub(e.CreatedAt) < holeWait {
-			end.holes = append(end.holes, hole{first: first, last: e.Seq - 1}) // since: set by SkipTo
+			holes = append(holes, hole{first: first, last: e.Seq - 1}) // since: set by SkipTo
 		}
 		first = e.Seq + 1
 	}
-	return end, nil
+	return holes, nil
 }
 
 // SkipTo moves the cursor to an end of the log ReadEnd read for it,
@@ -136,6 +142,25 @@ func (c *Cursor) SkipTo(end End) {
 // meeting's events, or of every meeting's when meetingID is "".
 func AtEnd(ctx context.Context, st store.Store, meetingID string) (*Cursor, error) {
 	end, err := ReadEnd(ctx, st, 0)
+	if err != nil {
+		return nil, err
+	}
+	c := NewCursor(0, meetingID)
+	c.SkipTo(end)
+	return c, nil
+}
+
+// Resume returns a cursor placed after the event numbered after, the last
+// a client received (Last-Event-ID), of one meeting's events or of every
+// meeting's: like a cursor at the end, it asks again for the recent
+// numbers below that had not committed when it was placed.
+func Resume(ctx context.Context, st store.Store, after int64, meetingID string) (*Cursor, error) {
+	end := End{last: after}
+	err := st.View(ctx, func(r store.Reader) error {
+		var err error
+		end.holes, err = holesBelow(r, 0, after)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,35 @@ func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
 	}
 }
 
+// On PostgreSQL, a client resuming after the last event it received
+// (Last-Event-ID) while a transaction holds a lower number gets that
+// event once it commits: the stream it left had passed over it.
+func TestCursorResumedReturnsAnEventCommittedLate(t *testing.T) {
+	ctx := context.Background()
+	st := pgOutbox(t)
+	m := testMeeting()
+	appendEvents(t, st, m, 3)
+	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
+	release := storetest.HoldWrite(t, st, func(w store.Writer) error {
+		return w.AppendEvents([]*store.Event{late}, nil)
+	}, nil)
+	received := appendEvents(t, st, m, 2)
+	c, err := events.Resume(ctx, st, received[0].Seq, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	if err := c.Next(ctx, st, func(e *store.Event) error { got = append(got, e.Seq); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{late.Seq, received[1].Seq}; !slices.Equal(got, want) {
+		t.Fatalf("resumed after %d: %v, want %v", received[0].Seq, got, want)
+	}
+}
+
 // On PostgreSQL an event can commit after events with higher sequence
 // numbers: a cursor returns it once it commits, however many came in
 // between, and however many numbers rolled-back transactions left before.

@@ -73,16 +73,19 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var cur *Cursor
+	var (
+		cur *Cursor
+		err error
+	)
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		after, _ := strconv.ParseInt(v, 10, 64)
-		cur = NewCursor(after, meetingID)
+		cur, err = Resume(ctx, s.store, after, meetingID)
 	} else {
-		var err error
-		if cur, err = AtEnd(ctx, s.store, meetingID); err != nil {
-			http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
-			return
-		}
+		cur, err = AtEnd(ctx, s.store, meetingID)
+	}
+	if err != nil {
+		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
+		return
 	}
 	s.subscribe(1)
 	defer s.subscribe(-1)
