@@ -15,9 +15,11 @@ import (
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
-// PostgreSQL plans a statement that pgx runs often once for any parameter
-// (a generic plan), so a condition on a parameter cannot prove a partial
-// index's: finding a meeting's replicas read every active meeting.
+// After five runs of a prepared statement PostgreSQL may settle on one plan
+// for any parameter (a generic plan), where a condition on a parameter
+// cannot prove a partial index's: finding a meeting's replicas read every
+// active meeting. Sequential scans are priced out, so that a walk here
+// means that no index can serve the statement.
 func TestNoStatementWalksATable(t *testing.T) {
 	url, schema := pgtest.Schema(t)
 	ctx := context.Background()
@@ -34,7 +36,7 @@ func TestNoStatementWalksATable(t *testing.T) {
 	defer conn.Close(ctx)
 	for _, set := range []string{
 		"SET search_path = " + pgx.Identifier{schema}.Sanitize(),
-		"ANALYZE",
+		"ANALYZE meetings, attendees, tags, events, deliveries, delivery_heads", // not other tests' schemas
 		"SET plan_cache_mode = force_generic_plan",
 		"SET enable_seqscan = off",
 	} {

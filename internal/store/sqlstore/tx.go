@@ -229,7 +229,7 @@ func NewQueries(d *Dialect) *Queries {
 			UNION
 			SELECT * FROM (SELECT ` + meetingColumns + ` FROM meetings
 				WHERE ended_at IS NULL AND last_active_at <= ? ORDER BY last_active_at LIMIT ?) AS idle
-			ORDER BY created_at LIMIT ?`),
+			ORDER BY created_at, id LIMIT ?`),
 		purgeEnded: p(`DELETE FROM meetings WHERE id IN
 			(SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?) RETURNING id`),
 		purgeTags:          p(`DELETE FROM tags WHERE meeting_id IN (SELECT t.value->>0 FROM ` + d.JSONRows + `)`),
@@ -278,9 +278,10 @@ func NewQueries(d *Dialect) *Queries {
 			ORDER BY id` + d.LockRow),
 		bulkCount: p(`UPDATE meetings SET attendee_count = attendee_count + CAST(t.value->>1 AS INTEGER)
 			FROM ` + d.JSONRows + ` WHERE meetings.id = t.value->>0`),
-		outbox: p(`SELECT COALESCE(SUM(CASE WHEN d.dead = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(d.dead), 0),
-			COALESCE(MIN(CASE WHEN d.dead = 0 THEN e.created_at END), 0)
-			FROM deliveries d JOIN events e ON e.seq = d.event_seq`),
+		// Counted without the events: PostgreSQL joined the deliveries with
+		// every event by hash. The oldest pending is the oldest head's.
+		outbox: p(`SELECT (SELECT COUNT(*) FROM deliveries WHERE dead = 0), (SELECT COUNT(*) FROM deliveries WHERE dead = 1),
+			COALESCE((SELECT e.created_at FROM events e WHERE e.seq = (SELECT MIN(h.event_seq) FROM delivery_heads h)), 0)`),
 		// Oldest first by time, along the time index, which the deadline
 		// ends: in the order of seq, a purge with nothing old enough to
 		// delete read every event, in the single writer's time on SQLite.
@@ -1125,5 +1126,7 @@ func (c *detailsCache) put(id string, d store.MeetingDetails) {
 	c.m[id] = d
 }
 
-// Statements returns the text of every statement of the store.
+// Statements returns the text of the statements prepared ahead: every
+// statement of the store but those built at run time (multi-row inserts,
+// the operator's listings and the revival of dead letters).
 func (q *Queries) Statements() []string { return slices.Clone(q.all) }

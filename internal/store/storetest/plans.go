@@ -15,16 +15,17 @@ import (
 // table or index, and the whole plan to show when that is wrong.
 type Planner func(statement string) (walks []string, plan string)
 
-// CheckPlans fails for every statement whose plan walks a whole table or
-// index, but for the few that may, each for a reason: an index that a
-// statement's condition cannot use, or a join in the wrong order, reads
-// every row of a growing table, and no test with a few rows shows it.
+// CheckPlans fails for every statement (of those prepared ahead) whose plan
+// walks a whole table or index, but for the few that may, each for a
+// reason: an index that a statement's condition cannot use, or a join in
+// the wrong order, reads every row of a growing table, and no test with a
+// few rows shows it.
 func CheckPlans(t *testing.T, statements []string, plan Planner) {
 	t.Helper()
 	// By a part of the statement's text, on one line.
 	allowed := map[string]string{
 		"SUM(attendee_count)":              "a gauge of /metrics, once per scrape",
-		"SUM(d.dead)":                      "a gauge of /metrics, once per scrape",
+		"FROM deliveries WHERE dead = 0)":  "a gauge of /metrics, once per scrape",
 		"FROM delivery_heads WHERE due_at": "one row per group of deliveries, oldest first, up to the limit",
 		"WHERE d.dead = 1":                 "the dead letters, listed for an operator",
 	}
@@ -45,9 +46,10 @@ func CheckPlans(t *testing.T, statements []string, plan Planner) {
 			t.Errorf("%s\nwalks %q; plan: %s", q, walks, steps)
 		}
 	}
+	// Each listed walk is found, which also shows that walks are found.
 	for key, why := range allowed {
 		if !used[key] {
-			t.Logf("no statement containing %q walks a table here (%s)", key, why)
+			t.Errorf("no statement containing %q walks a table (%s): take it off the list", key, why)
 		}
 	}
 }
