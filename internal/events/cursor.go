@@ -153,12 +153,17 @@ func AtEnd(ctx context.Context, st store.Store, meetingID string) (*Cursor, erro
 // Resume returns a cursor placed after the event numbered after, the last
 // a client received (Last-Event-ID), of one meeting's events or of every
 // meeting's: like a cursor at the end, it asks again for the recent
-// numbers below that had not committed when it was placed.
+// numbers below that had not committed when it was placed. A number past
+// the end of the log (from a database since replaced) resumes at the end.
 func Resume(ctx context.Context, st store.Store, after int64, meetingID string) (*Cursor, error) {
-	end := End{last: after}
+	var end End
 	err := st.View(ctx, func(r store.Reader) error {
-		var err error
-		end.holes, err = holesBelow(r, 0, after)
+		last, err := r.LastEventSeq()
+		if err != nil {
+			return err
+		}
+		end.last = min(after, last)
+		end.holes, err = holesBelow(r, 0, end.last)
 		return err
 	})
 	if err != nil {

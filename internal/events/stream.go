@@ -78,7 +78,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err error
 	)
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		after, _ := strconv.ParseInt(v, 10, 64)
+		after, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || after < 0 {
+			http.Error(w, "Last-Event-ID must be the id of an event this stream sent", http.StatusBadRequest)
+			return
+		}
 		cur, err = Resume(ctx, s.store, after, meetingID)
 	} else {
 		cur, err = AtEnd(ctx, s.store, meetingID)
