@@ -104,7 +104,7 @@ func holesBelow(r store.Reader, after, last int64) ([]hole, error) {
 	if first > last {
 		return nil, nil // nothing new
 	}
-	recent, err := r.EventsBetween([][2]int64{{first, last}})
+	recent, err := r.EventTimes(first, last)
 	if err != nil {
 		return nil, err
 	}

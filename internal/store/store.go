@@ -95,6 +95,12 @@ type Event struct {
 	CreatedAt time.Time
 }
 
+// EventTime is the number of an event and when it happened.
+type EventTime struct {
+	Seq       int64
+	CreatedAt time.Time
+}
+
 // Delivery is an event on its way to one destination.
 type Delivery struct {
 	Event       Event
@@ -172,6 +178,10 @@ type Reader interface {
 	// EventsBetween returns the events whose Seq falls in one of the
 	// ranges (first and last, both included), in order.
 	EventsBetween(ranges [][2]int64) ([]Event, error)
+	// EventTimes returns the Seq and CreatedAt of the events with first <=
+	// Seq <= last, in order: where numbers are missing, without reading
+	// the events.
+	EventTimes(first, last int64) ([]EventTime, error)
 	// LastEventSeq is the Seq of the newest event, 0 if none.
 	LastEventSeq() (int64, error)
 	// Outbox describes the pending and dead deliveries.

@@ -180,7 +180,7 @@ type Queries struct {
 	updateCaps, tags, putTag, deleteTag                                 string
 	completeDelivery, failDelivery                                      string
 	dueHeads, groupDeliveries, deadDeliveries                           string
-	eventsAfter, eventsBetween                                          string
+	eventsAfter, eventsBetween, eventTimes                              string
 	lastEventSeq, outbox, purgeEvents, stats                            string
 	bulkFindAttendees, bulkLockMeetings, bulkCount                      string
 }
@@ -268,6 +268,7 @@ func NewQueries(d *Dialect) *Queries {
 		// walk of the key; as a JOIN it read every event for each range.
 		eventsBetween: p(`SELECT ` + eventColumns + ` FROM ` + d.JSONRows + ` CROSS JOIN events e
 			WHERE e.seq BETWEEN CAST(t.value->>0 AS BIGINT) AND CAST(t.value->>1 AS BIGINT) ORDER BY e.seq`),
+		eventTimes:   p(`SELECT seq, created_at FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`),
 		lastEventSeq: p(`SELECT COALESCE(MAX(seq), 0) FROM events`),
 		stats:        p(`SELECT COUNT(*), COALESCE(SUM(attendee_count), 0) FROM meetings WHERE ended_at IS NULL`),
 
@@ -1065,6 +1066,27 @@ func (t *Tx) events(query string, args ...any) ([]store.Event, error) {
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) EventTimes(first, last int64) ([]store.EventTime, error) {
+	rows, err := t.q.QueryContext(t.ctx, t.sql.eventTimes, first, last)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.EventTime
+	for rows.Next() {
+		var (
+			e  store.EventTime
+			at int64
+		)
+		if err := rows.Scan(&e.Seq, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMillis(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -1105,6 +1105,11 @@ func testOutboxEventsAfterAndPurge(t *testing.T, s store.Store) {
 		if err != nil || len(some) != 2 || some[0].Seq != old.Seq || some[1].Seq != fresh.Seq || some[1].MeetingID != "m1" {
 			return fmt.Errorf("EventsBetween = %+v, %v; want old and fresh, in order", some, err)
 		}
+		times, err := r.EventTimes(kept.Seq, fresh.Seq+1000)
+		if err != nil || len(times) != 2 || times[0] != (store.EventTime{Seq: kept.Seq, CreatedAt: kept.CreatedAt}) ||
+			times[1] != (store.EventTime{Seq: fresh.Seq, CreatedAt: fresh.CreatedAt}) {
+			return fmt.Errorf("EventTimes = %+v, %v; want kept and fresh, in order", times, err)
+		}
 		return nil
 	})
 	write(t, s, func(w store.Writer) error {
