@@ -79,18 +79,26 @@ func pgOutbox(t *testing.T) store.Store {
 	return st
 }
 
+// lateEvent writes three events of a meeting on PostgreSQL, then holds a
+// transaction open with the late event's number while two more (after)
+// commit above it; release commits it.
+func lateEvent(t *testing.T) (st store.Store, m *store.Meeting, late *store.Event, after []*store.Event, release func() error) {
+	t.Helper()
+	st = pgOutbox(t)
+	m = testMeeting()
+	appendEvents(t, st, m, 3)
+	late = events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
+	release = storetest.HoldWrite(t, st, func(w store.Writer) error {
+		return w.AppendEvents([]*store.Event{late}, nil)
+	}, nil)
+	return st, m, late, appendEvents(t, st, m, 2), release
+}
+
 // On PostgreSQL, a cursor placed at the end of the log while a
 // transaction holds a lower number returns its event once it commits.
 func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
 	ctx := context.Background()
-	st := pgOutbox(t)
-	m := testMeeting()
-	appendEvents(t, st, m, 3)
-	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
-	release := storetest.HoldWrite(t, st, func(w store.Writer) error {
-		return w.AppendEvents([]*store.Event{late}, nil)
-	}, nil)
-	after := appendEvents(t, st, m, 2) // committed, above the late one
+	st, m, late, after, release := lateEvent(t)
 	fresh, err := events.AtEnd(ctx, st, "")
 	if err != nil {
 		t.Fatal(err)
@@ -123,14 +131,7 @@ func TestCursorAtEndReturnsAnEventCommittedLate(t *testing.T) {
 // event once it commits: the stream it left had passed over it.
 func TestCursorResumedReturnsAnEventCommittedLate(t *testing.T) {
 	ctx := context.Background()
-	st := pgOutbox(t)
-	m := testMeeting()
-	appendEvents(t, st, m, 3)
-	late := events.New(events.AttendeeDeleted, m, &events.Attendee{ID: "late", ExternalUserID: "x"}, time.Now())
-	release := storetest.HoldWrite(t, st, func(w store.Writer) error {
-		return w.AppendEvents([]*store.Event{late}, nil)
-	}, nil)
-	received := appendEvents(t, st, m, 2)
+	st, m, late, received, release := lateEvent(t)
 	c, err := events.Resume(ctx, st, received[0].Seq, m.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -266,41 +266,17 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 	})
 	// A cursor that asks again for numbers it passed over reads them
 	// among 100,000 events.
-	b.Run("EventsBetweenNewest2000", func(b *testing.B) {
-		s := open(b)
-		defer s.Close()
-		benchEvents(b, s, 100_000)
-		var last int64
-		benchView(b, s, func(r store.Reader) (err error) { last, err = r.LastEventSeq(); return err })
-		parallel(b, 1, func(int) {
-			benchView(b, s, func(r store.Reader) error {
-				es, err := r.EventsBetween([][2]int64{{last - 1999, last}})
-				if err == nil && len(es) != 2000 {
-					err = fmt.Errorf("%d events, want 2000", len(es))
-				}
-				return err
-			})
-		})
-	})
+	b.Run("EventsBetweenNewest2000", benchNewestEvents(open, func(r store.Reader, first, last int64) (int, error) {
+		es, err := r.EventsBetween([][2]int64{{first, last}})
+		return len(es), err
+	}))
 	// Every replica's media plane, and every live stream that starts,
 	// reads the numbers and times of the newest 2,000 events to find the
 	// end of the log (events.ReadEnd); here among 100,000.
-	b.Run("EventTimesNewest2000", func(b *testing.B) {
-		s := open(b)
-		defer s.Close()
-		benchEvents(b, s, 100_000)
-		var last int64
-		benchView(b, s, func(r store.Reader) (err error) { last, err = r.LastEventSeq(); return err })
-		parallel(b, 1, func(int) {
-			benchView(b, s, func(r store.Reader) error {
-				es, err := r.EventTimes(last-1999, last)
-				if err == nil && len(es) != 2000 {
-					err = fmt.Errorf("%d events, want 2000", len(es))
-				}
-				return err
-			})
-		})
-	})
+	b.Run("EventTimesNewest2000", benchNewestEvents(open, func(r store.Reader, first, last int64) (int, error) {
+		es, err := r.EventTimes(first, last)
+		return len(es), err
+	}))
 	// Deleting or ending a meeting, and creating a replica, look for its
 	// replicas; here among 10,000 active meetings, none a replica.
 	b.Run("ActiveReplicas", func(b *testing.B) {
@@ -393,5 +369,26 @@ func benchEvents(b *testing.B, s store.Store, n int) {
 			es[i] = newEvent(fmt.Sprintf("m%d", (start+i)%500), "chime:AttendeeAdded")
 		}
 		benchWrite(b, s, func(w store.Writer) error { return w.AppendEvents(es, nil) })
+	}
+}
+
+// benchNewestEvents reads the newest 2,000 of 100,000 events with read,
+// which returns how many it read.
+func benchNewestEvents(open func(b *testing.B) store.Store, read func(r store.Reader, first, last int64) (int, error)) func(b *testing.B) {
+	return func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		benchEvents(b, s, 100_000)
+		var last int64
+		benchView(b, s, func(r store.Reader) (err error) { last, err = r.LastEventSeq(); return err })
+		parallel(b, 1, func(int) {
+			benchView(b, s, func(r store.Reader) error {
+				n, err := read(r, last-1999, last)
+				if err == nil && n != 2000 {
+					err = fmt.Errorf("%d events, want 2000", n)
+				}
+				return err
+			})
+		})
 	}
 }
