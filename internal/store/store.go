@@ -115,8 +115,9 @@ type Delivery struct {
 type OutboxStats struct {
 	Pending int
 	Dead    int
-	// OldestPending is when the oldest pending delivery's event happened
-	// (zero when none is pending).
+	// OldestPending is when the event of the lowest-numbered pending
+	// delivery happened: the oldest, unless a clock went back (zero when
+	// none is pending).
 	OldestPending time.Time
 }
 
