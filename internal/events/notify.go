@@ -49,11 +49,22 @@ func NewNotifier(ctx context.Context, endpoint string) (*Notifier, error) {
 	return &Notifier{base: base, clients: map[string]*regionClients{}, queueURLs: map[string]string{}}, nil
 }
 
+// maxRegions bounds the regions whose clients a Notifier keeps: the region
+// of a queue or topic ARN is the caller's to choose, and clients are cheap
+// to make again.
+const maxRegions = 64
+
 func (n *Notifier) region(name string) *regionClients {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c, ok := n.clients[name]
 	if !ok {
+		if len(n.clients) >= maxRegions {
+			for other := range n.clients { // drop one at random
+				delete(n.clients, other)
+				break
+			}
+		}
 		cfg := n.base.Copy()
 		cfg.Region = name
 		c = &regionClients{sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), eventBridge: eventbridge.NewFromConfig(cfg)}
