@@ -101,7 +101,7 @@ func (s *Service) createMeeting(w store.Writer, c Caller, in *model.CreateMeetin
 		}
 	}
 	if s.cfg.MaxActiveMeetings > 0 {
-		active, err := w.CountActiveMeetings(c.AccountID, c.Region)
+		active, err := w.CountActiveMeetings(c.AccountID, c.Region, s.cfg.MaxActiveMeetings)
 		if err != nil {
 			return store.Meeting{}, err
 		}

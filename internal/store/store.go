@@ -143,8 +143,9 @@ type Reader interface {
 	// region with a ClientRequestToken.
 	MeetingByToken(accountID, region, token string) (Meeting, error)
 	// CountActiveMeetings counts the active meetings of an account in a
-	// region.
-	CountActiveMeetings(accountID, region string) (int, error)
+	// region, up to upTo: the count stops there (a quota check needs no
+	// more).
+	CountActiveMeetings(accountID, region string, upTo int) (int, error)
 	// ActiveReplicas returns the IDs of the active replicas of a primary.
 	ActiveReplicas(primaryID string) ([]string, error)
 	// Attendee returns one attendee of a meeting.

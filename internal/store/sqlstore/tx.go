@@ -208,7 +208,8 @@ func NewQueries(d *Dialect) *Queries {
 		meetingByID:    p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`),
 		meetingLocked:  p(`SELECT ` + meetingColumns + ` FROM meetings WHERE id = ? AND account_id = ?` + d.LockRow),
 		meetingByToken: p(`SELECT ` + meetingColumns + ` FROM meetings WHERE account_id = ? AND api_region = ? AND client_request_token = ? AND ended_at IS NULL`),
-		countActive:    p(`SELECT COUNT(*) FROM meetings WHERE account_id = ? AND api_region = ? AND ended_at IS NULL`),
+		countActive: p(`SELECT COUNT(*) FROM (SELECT 1 FROM meetings WHERE account_id = ? AND api_region = ? AND ended_at IS NULL
+			LIMIT ?) AS active`),
 		// The condition repeats the partial index's, which a parameter
 		// alone does not imply: without it every active meeting was read.
 		activeReplicas: p(`SELECT id FROM meetings WHERE primary_meeting_id = ? AND primary_meeting_id <> '' AND ended_at IS NULL
@@ -455,9 +456,9 @@ func (t *Tx) LockAccountMeetings(accountID string) error {
 	return err
 }
 
-func (t *Tx) CountActiveMeetings(accountID, region string) (int, error) {
+func (t *Tx) CountActiveMeetings(accountID, region string, upTo int) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(t.ctx, t.sql.countActive, accountID, region).Scan(&n)
+	err := t.q.QueryRowContext(t.ctx, t.sql.countActive, accountID, region, upTo).Scan(&n)
 	return n, err
 }
 

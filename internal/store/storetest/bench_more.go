@@ -293,6 +293,22 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 			})
 		})
 	})
+	// CreateMeeting under a quota of 250 active meetings counts an
+	// account's, here one with 10,000 (a quota lowered since they began).
+	b.Run("CountActiveMeetingsQuota250", func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		benchMeetings(b, s, 10_000, 10)
+		parallel(b, 1, func(int) {
+			benchView(b, s, func(r store.Reader) error {
+				n, err := r.CountActiveMeetings("111111111111", "us-east-1", 250)
+				if err == nil && n != 250 {
+					err = fmt.Errorf("%d active meetings counted, want 250", n)
+				}
+				return err
+			})
+		})
+	})
 	// Every scrape of the metrics reads the store's gauges.
 	b.Run("MetricsGauges", func(b *testing.B) {
 		s := open(b)

@@ -250,7 +250,7 @@ func testRegionsIndependent(t *testing.T, s store.Store) {
 			if err != nil || got.ID != m.ID {
 				return fmt.Errorf("MeetingByToken in %s = %s, %v; want %s", m.APIRegion, got.ID, err, m.ID)
 			}
-			if n, err := r.CountActiveMeetings(m.AccountID, m.APIRegion); err != nil || n != 1 {
+			if n, err := r.CountActiveMeetings(m.AccountID, m.APIRegion, 10); err != nil || n != 1 {
 				return fmt.Errorf("CountActiveMeetings in %s = %d, %v; want 1", m.APIRegion, n, err)
 			}
 		}
@@ -480,9 +480,12 @@ func testReplicas(t *testing.T, s store.Store) {
 		if fmt.Sprint(got) != fmt.Sprint([]string{ids[0], ids[2]}) {
 			return fmt.Errorf("ActiveReplicas = %v, want %v", got, []string{ids[0], ids[2]})
 		}
-		n, err := r.CountActiveMeetings("111111111111", "us-east-1")
+		n, err := r.CountActiveMeetings("111111111111", "us-east-1", 10)
 		if err != nil || n != 3 {
 			return fmt.Errorf("CountActiveMeetings = %d, %v; want 3", n, err)
+		}
+		if n, err := r.CountActiveMeetings("111111111111", "us-east-1", 2); err != nil || n != 2 {
+			return fmt.Errorf("CountActiveMeetings up to 2 = %d, %v; want 2", n, err)
 		}
 		st, err := r.Stats()
 		if err != nil || st.ActiveMeetings != 3 || st.ActiveAttendees != 0 {
@@ -784,7 +787,7 @@ func testAccountMeetingsLock(t *testing.T, s store.Store) {
 				return err
 			}
 			var err error
-			n, err = w.CountActiveMeetings("111111111111", "us-east-1")
+			n, err = w.CountActiveMeetings("111111111111", "us-east-1", 10)
 			return err
 		})
 		if err != nil {
