@@ -18,11 +18,15 @@ import (
 // before the commit (an attendee count is brought up to date after it).
 //
 // A reader may fill the cache only with what it read in a snapshot that
-// no commit has overtaken. The writer makes epoch odd before it runs a
-// batch and even again once the batch has committed (or failed) and the
-// cache holds what it should keep; a reader notes the epoch before its
-// snapshot and fills only if the epoch is still that (even) number,
-// checked under the same lock the writer drops rows under.
+// no commit has overtaken. The writer makes epoch odd as it drops the rows
+// a batch changed, just before the commit, and even again once the batch
+// has committed (or failed) and the cache holds what it should keep; a
+// reader notes the epoch before its snapshot and fills only if the epoch
+// is still that (even) number, checked under the same lock the writer
+// drops rows under. While a batch runs, before its drop, readers fill with
+// the last committed rows, and the drop takes out those the batch changed:
+// a writer busy all the time would otherwise leave readers no moment to
+// fill in.
 // A reader may be answered from the cache at any time: until the commit is
 // visible the rows it changes are still the latest, and by then they are
 // gone from the cache.
@@ -95,9 +99,6 @@ func (c *changed) touched(id string) bool {
 	return ok
 }
 
-// beginCommit marks a commit under way: no reader may fill from now on.
-func (c *readCache) beginCommit() { c.epoch.Add(1) }
-
 // retire drops what the batch changed just before it commits: once the
 // commit is visible, a reader that has seen it (an event, a listed
 // attendee) must not then be answered from a row it made stale. A meeting
@@ -108,6 +109,9 @@ func (c *readCache) beginCommit() { c.epoch.Add(1) }
 func (c *readCache) retire(ch *changed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.epoch.Load()%2 == 0 {
+		c.epoch.Add(1) // no reader may fill from now until endCommit
+	}
 	ch.retired = true
 	if ch.all || ch.undone {
 		c.clearLocked()
@@ -157,7 +161,9 @@ func (c *readCache) endCommit(ch *changed) {
 			}
 		}
 	}
-	c.epoch.Add(1)
+	// Even again, and past every number noted before: a batch that never
+	// dropped anything committed nothing, but it may have emptied the cache.
+	c.epoch.Add(2 - c.epoch.Load()%2)
 }
 
 func (c *readCache) clearLocked() {

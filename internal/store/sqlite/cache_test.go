@@ -13,6 +13,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/model"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
 // TestCacheNeverServesAStaleRow writes an attendee and its meeting over and
@@ -456,4 +457,40 @@ func readUntilStopped(n int, read func()) (stop func()) {
 		close(done)
 		wg.Wait()
 	})
+}
+
+// Readers fill the cache while a batch runs, with the rows last committed,
+// and the batch's commit takes out those it changed: a writer busy all the
+// time must not keep every read off the cache.
+func TestReadersFillWhileABatchRuns(t *testing.T) {
+	s, m := cacheTestStore(t)
+	ctx := context.Background()
+	s.cache.mu.Lock()
+	s.cache.clearLocked()
+	s.cache.mu.Unlock()
+	later := m.LastActiveAt.Add(time.Minute)
+	release := storetest.HoldWrite(t, s, func(w store.Writer) error { return w.TouchMeeting(m.ID, later) }, nil)
+	read := func() store.Meeting {
+		t.Helper()
+		var got store.Meeting
+		if err := s.View(ctx, func(r store.Reader) (err error) { got, err = r.MeetingByID(m.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read(); !got.LastActiveAt.Equal(m.LastActiveAt) {
+		t.Fatalf("during the batch: last active %v, want the committed %v", got.LastActiveAt, m.LastActiveAt)
+	}
+	if _, ok := s.cache.meeting(m.ID); !ok {
+		t.Fatal("the meeting read during the batch was not cached")
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !got.LastActiveAt.Equal(later) {
+		t.Fatalf("after the commit: last active %v, want %v", got.LastActiveAt, later)
+	}
+	if _, ok := s.cache.meeting(m.ID); !ok {
+		t.Fatal("the meeting read after the commit was not cached")
+	}
 }

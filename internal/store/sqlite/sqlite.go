@@ -452,7 +452,6 @@ func (s *Store) commit(batch []*request) {
 	// Whatever happens to the batch, the read cache learns what it changed
 	// (all of it, should any part roll back) before any caller hears of the
 	// outcome, so that no one reads their own write stale.
-	s.cache.beginCommit()
 	var outcomes []outcome
 	defer func() {
 		s.cache.endCommit(&ch)
