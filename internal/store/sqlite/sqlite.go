@@ -570,7 +570,9 @@ func (s *Store) commitIsolated(ctx context.Context, w *cachedWriter, batch []*re
 }
 
 // finish writes a batch's deferred events and commits; on failure it rolls
-// back, leaving no transaction open.
+// back, leaving no transaction open. It is the only place that commits:
+// readers fill the read cache until retire, so no commit may come without
+// it.
 func (s *Store) finish(ctx context.Context, w *cachedWriter) error {
 	err := w.FlushEvents()
 	if err == nil {
