@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/periodic"
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
@@ -182,7 +183,13 @@ func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
 		cancel()
 		purging.Wait()
 	}()
-	purging.Go(func() { d.purgeEvery(ctx, time.Minute) })
+	purging.Go(func() {
+		periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+			if _, err := d.purge(ctx); err != nil && ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "purging delivered events", "err", err)
+			}
+		})
+	})
 	for ctx.Err() == nil {
 		n, err := d.DispatchOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -205,22 +212,6 @@ func (d *Dispatcher) run(ctx context.Context, lost <-chan struct{}) {
 		case <-t.C:
 		}
 		t.Stop()
-	}
-}
-
-// purgeEvery purges at once, then every interval, until ctx ends.
-func (d *Dispatcher) purgeEvery(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := d.purge(ctx); err != nil && ctx.Err() == nil {
-			d.log.ErrorContext(ctx, "purging delivered events", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/periodic"
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
@@ -56,31 +57,17 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 	var purging sync.WaitGroup
 	defer purging.Wait()
 	purging.Go(func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
+		periodic.Every(ctx, time.Minute, func(ctx context.Context) {
 			if err := s.PurgeEnded(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "lifecycle: purging ended meetings", "err", err)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		})
 	})
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Every(ctx, interval, func(ctx context.Context) {
 		if _, err := s.EndDueMeetings(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "lifecycle: ending due meetings", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // deadlines returns the creation and activity times at or before which a
