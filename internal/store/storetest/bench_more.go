@@ -279,54 +279,33 @@ func benchOtherOperations(b *testing.B, open func(b *testing.B) store.Store) {
 	}))
 	// Deleting or ending a meeting, and creating a replica, look for its
 	// replicas; here among 10,000 active meetings, none a replica.
-	b.Run("ActiveReplicas", func(b *testing.B) {
-		s := open(b)
-		defer s.Close()
-		meetings := benchMeetings(b, s, 10_000, 10)
-		parallel(b, 1, func(i int) {
-			benchView(b, s, func(r store.Reader) error {
-				ids, err := r.ActiveReplicas(meetings[i%len(meetings)].ID)
-				if err == nil && len(ids) != 0 {
-					err = fmt.Errorf("%d replicas, want none", len(ids))
-				}
-				return err
-			})
-		})
-	})
+	b.Run("ActiveReplicas", benchAmongMeetings(open, func(r store.Reader, m *store.Meeting) error {
+		ids, err := r.ActiveReplicas(m.ID)
+		if err == nil && len(ids) != 0 {
+			err = fmt.Errorf("%d replicas, want none", len(ids))
+		}
+		return err
+	}))
 	// CreateMeeting under a quota of 250 active meetings counts an
 	// account's, here one with 10,000 (a quota lowered since they began).
-	b.Run("CountActiveMeetingsQuota250", func(b *testing.B) {
-		s := open(b)
-		defer s.Close()
-		benchMeetings(b, s, 10_000, 10)
-		parallel(b, 1, func(int) {
-			benchView(b, s, func(r store.Reader) error {
-				n, err := r.CountActiveMeetings("111111111111", "us-east-1", 250)
-				if err == nil && n != 250 {
-					err = fmt.Errorf("%d active meetings counted, want 250", n)
-				}
-				return err
-			})
-		})
-	})
+	b.Run("CountActiveMeetingsQuota250", benchAmongMeetings(open, func(r store.Reader, _ *store.Meeting) error {
+		n, err := r.CountActiveMeetings("111111111111", "us-east-1", 250)
+		if err == nil && n != 250 {
+			err = fmt.Errorf("%d active meetings counted, want 250", n)
+		}
+		return err
+	}))
 	// Every scrape of the metrics reads the store's gauges.
-	b.Run("MetricsGauges", func(b *testing.B) {
-		s := open(b)
-		defer s.Close()
-		benchMeetings(b, s, 10_000, 10)
-		parallel(b, 1, func(int) {
-			benchView(b, s, func(r store.Reader) error {
-				st, err := r.Stats()
-				if err == nil && st.ActiveMeetings != 10_000 {
-					err = fmt.Errorf("%d active meetings, want 10000", st.ActiveMeetings)
-				}
-				if err == nil {
-					_, err = r.Outbox()
-				}
-				return err
-			})
-		})
-	})
+	b.Run("MetricsGauges", benchAmongMeetings(open, func(r store.Reader, _ *store.Meeting) error {
+		st, err := r.Stats()
+		if err == nil && st.ActiveMeetings != 10_000 {
+			err = fmt.Errorf("%d active meetings, want 10000", st.ActiveMeetings)
+		}
+		if err == nil {
+			_, err = r.Outbox()
+		}
+		return err
+	}))
 	// Every replica's lifecycle asks for due meetings each second; among
 	// 10,000 active meetings, none is due.
 	b.Run("DueMeetingsNoneDue", benchDueMeetings(open, 0))
@@ -405,6 +384,19 @@ func benchNewestEvents(open func(b *testing.B) store.Store, read func(r store.Re
 				}
 				return err
 			})
+		})
+	}
+}
+
+// benchAmongMeetings runs read, one caller per core, among 10,000 active
+// meetings of one account, each time with the next of them.
+func benchAmongMeetings(open func(b *testing.B) store.Store, read func(r store.Reader, m *store.Meeting) error) func(b *testing.B) {
+	return func(b *testing.B) {
+		s := open(b)
+		defer s.Close()
+		meetings := benchMeetings(b, s, 10_000, 10)
+		parallel(b, 1, func(i int) {
+			benchView(b, s, func(r store.Reader) error { return read(r, meetings[i%len(meetings)]) })
 		})
 	}
 }
