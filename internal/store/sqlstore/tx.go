@@ -220,11 +220,10 @@ func NewQueries(d *Dialect) *Queries {
 		touchMeeting:     p(`UPDATE meetings SET last_active_at = ? WHERE id = ? AND last_active_at < ?`),
 		setTranscription: p(`UPDATE meetings SET transcription = ? WHERE id = ? AND ended_at IS NULL`),
 		// Each test walks its own index over the active meetings, only as
-		// far as its deadline and the limit: one condition with OR walked
-		// every active meeting in creation order, reading each row for
-		// its activity, at every poll of the lifecycle.
-		// The walks give whole rows, not IDs to look up again: PostgreSQL's
-		// plan for any limit joined those IDs with every meeting.
+		// far as its deadline and the limit (one condition with OR walked
+		// every active meeting at every poll of the lifecycle), and gives
+		// whole rows, not IDs to look up again (PostgreSQL's generic plan
+		// joined those with every meeting).
 		dueMeetings: p(`SELECT * FROM (SELECT ` + meetingColumns + ` FROM meetings
 				WHERE ended_at IS NULL AND created_at <= ? ORDER BY created_at LIMIT ?) AS too_long
 			UNION
