@@ -312,9 +312,12 @@ func Drain[P any](ctx context.Context, st Store, limit int, step func(w Writer, 
 			n, next, err = step(w, limit, from)
 			return err
 		})
+		if err != nil {
+			return total, err // the failed step's work rolled back
+		}
 		total += n
-		if err != nil || n < limit {
-			return total, err
+		if n < limit {
+			return total, nil
 		}
 		from = next
 	}
